@@ -1,0 +1,38 @@
+"""The small interface every platform adapter implements.
+
+The core never imports a platform library: adapters are found by name
+(``bot.adapters.<name>``) when the configuration enables them. An adapter turns
+platform events into ``Incoming`` messages, says where replies and
+announcements go, renders replies in its platform's markup and sends them,
+mapping its library's failures into ``AdapterError`` / ``RateLimited``.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.messages import Incoming, Outgoing, Place, Reply
+
+OnMessage = Callable[[Incoming], Awaitable[None]]
+
+
+class Adapter(Protocol):
+    platform: str
+
+    async def start(self, on_message: OnMessage) -> None:
+        """Connect and begin delivering messages; returns once ready."""
+
+    async def stop(self) -> None:
+        """Disconnect; pending sends are left in the outbox."""
+
+    def render(self, reply: Reply) -> str:
+        """The reply in this platform's markup."""
+
+    def reply_place(self, incoming: Incoming) -> Place:
+        """Where an answer to ``incoming`` goes (usually its thread)."""
+
+    def announce_place(self) -> Place | None:
+        """Where announcements and reminders go, if anywhere."""
+
+    async def send(self, out: Outgoing) -> None:
+        """Post ``out``; raise AdapterError (or RateLimited) if the platform refuses."""

@@ -1,0 +1,91 @@
+"""The console adapter: a chat of one, on stdin and stdout.
+
+Every line typed is a direct message to the bot (the prefix is optional);
+replies are printed followed by a blank line. Status lines go to stderr, so
+stdout holds only the conversation. Reading happens in a thread because stdin
+may be a terminal, a pipe or a file, and asyncio's pipe reader takes only the
+first two.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import IO
+
+from bot.adapters.base import OnMessage
+from bot.messages import Incoming, Outgoing, Place, Reply, Sender
+from bot.rendering import render
+
+CHANNEL = "console"
+
+
+class ConsoleAdapter:
+    platform = "console"
+
+    def __init__(self, *, user: str = "you", zone: str | None = None,
+                 stdin: IO[str] | None = None, stdout: IO[str] | None = None,
+                 on_eof: Callable[[], None] | None = None) -> None:
+        self.sender = Sender(id=user, name=user, zone=zone)
+        self._stdin = stdin or sys.stdin
+        self._stdout = stdout or sys.stdout
+        self._on_eof = on_eof
+        self._place = Place(platform=self.platform, channel_id=CHANNEL, is_direct=True)
+        self._session = uuid.uuid4().hex[:12]  # message ids must be unique across restarts
+        self._counter = itertools.count(1)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, on_message: OnMessage) -> None:
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def read() -> None:
+            for line in self._stdin:
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
+        self._task = asyncio.create_task(self._pump(lines, on_message))
+
+    async def _pump(self, lines: asyncio.Queue[str | None], on_message: OnMessage) -> None:
+        while (line := await lines.get()) is not None:
+            if line.strip():
+                await on_message(self._incoming(line.rstrip("\n")))
+        if self._on_eof:
+            self._on_eof()
+
+    def _incoming(self, text: str) -> Incoming:
+        return Incoming(
+            platform=self.platform,
+            message_id=f"{self._session}-{next(self._counter)}",
+            sender=self.sender,
+            place=self._place,
+            text=text,
+            received_at=datetime.now(timezone.utc),
+        )
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+
+    def render(self, reply: Reply) -> str:
+        return render(reply, "plain")
+
+    def reply_place(self, incoming: Incoming) -> Place:
+        return self._place
+
+    def announce_place(self) -> Place | None:
+        return self._place
+
+    async def send(self, out: Outgoing) -> None:
+        self._stdout.write(out.text + "\n\n")
+        self._stdout.flush()
+
+
+def create(settings: object, **_: object) -> ConsoleAdapter:
+    """Factory the app calls with the ``adapters.console`` settings."""
+    return ConsoleAdapter(user=getattr(settings, "user", "you"), zone=getattr(settings, "zone", None))

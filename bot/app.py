@@ -1,0 +1,156 @@
+"""Wiring: configuration in, a running bot out.
+
+``App`` builds the services once (store, scheduler, zones, catalogues, command
+registry), starts the enabled adapters (found by name, so the core imports no
+platform library), and runs until stopped. Lifecycle: ``start`` → ``wait`` →
+``stop``.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from bot.adapters.base import Adapter
+from bot.commands import Registry, discover
+from bot.context import JobContext
+from bot.delivery import Delivery
+from bot.dispatch import Dispatcher, Services
+from bot.i18n import Catalogue
+from bot.messages import Incoming, Outgoing
+from bot.router import Router
+from bot.scheduler import Scheduler
+from bot.server import Metrics, Server
+from bot.storage import Store
+from bot.zones import CoopZone, ResolvedZone, ZoneResolver
+from config.model import Config, mask_url
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def build_resolver(config: Config) -> ZoneResolver:
+    return ZoneResolver([
+        CoopZone(name=c.name, zone=c.zone, city=c.city or c.name, aliases=tuple(c.aliases)) for c in config.coops
+    ])
+
+
+def default_zone(config: Config, resolver: ZoneResolver) -> ResolvedZone:
+    resolved = resolver.resolve(config.bot.zone)
+    if resolved is None:  # the config model validates the zone, so this is a programming error
+        raise ValueError(f"bot.zone {config.bot.zone!r} does not resolve")
+    return resolved
+
+
+class App:
+    def __init__(self, config: Config, *, clock: Clock = utc_now,
+                 adapters: Mapping[str, Adapter] | None = None,
+                 registry: Registry | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = Store(config.storage.url)
+        self.registry = registry or discover()
+        zones = build_resolver(config)
+        self.services = Services(
+            config=config, store=self.store, catalogue=Catalogue.load(), registry=self.registry,
+            zones=zones, default_zone=default_zone(config, zones), clock=clock,
+        )
+        self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else self._load_adapters()
+        self.scheduler = Scheduler(config.storage.url,
+                                   misfire_grace_seconds=int(config.reminders.misfire_grace.total_seconds()))
+        self.delivery = Delivery(self.store, self.adapters, clock)
+        router = Router(self.registry, prefix=config.bot.prefix, bot_names=(config.bot.name,))
+        self.dispatcher = Dispatcher(self.services, router, self.delivery, self.adapters, self.scheduler)
+        self.metrics = Metrics()
+        self.server = Server(config.server.host, config.server.port, self.metrics) if config.server.enabled else None
+        self._stopped = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _load_adapters(self) -> dict[str, Adapter]:
+        adapters: dict[str, Adapter] = {}
+        for name in self.config.adapters.enabled_names:
+            settings = getattr(self.config.adapters, name)
+            module = importlib.import_module(f"bot.adapters.{name}")
+            adapters[name] = module.create(settings, config=self.config, store=self.store,
+                                           on_eof=self.request_stop)
+        return adapters
+
+    async def start(self) -> None:
+        self.store.migrate()
+        for kind in self.registry.jobs:
+            self.scheduler.register(kind, self._job_runner(kind))
+        await self.scheduler.start()
+        self._tasks.append(asyncio.create_task(self.delivery.run()))
+        if self.server is not None:
+            for adapter in self.adapters.values():
+                routes = getattr(adapter, "routes", None)
+                if routes is not None:
+                    self.server.add_routes(routes(self.respond, self.config.bot.prefix))
+            await self.server.start()
+        for adapter in self.adapters.values():
+            await adapter.start(self.dispatcher.handle)
+        await self.delivery.retry_due()  # replies queued before a restart go out now
+        log.info("coopbot ready: adapters=%s storage=%s", ",".join(self.adapters), mask_url(self.config.storage.url))
+
+    def _job_runner(self, kind: str) -> Callable[[dict[str, Any]], Any]:
+        async def run(payload: dict[str, Any]) -> None:
+            await self.run_job(kind, payload)
+        return run
+
+    async def run_job(self, kind: str, payload: dict[str, Any]) -> list[Outgoing]:
+        spec = self.registry.jobs[kind]
+        s = self.services
+        items: list[Outgoing] = []
+        with self.store.unit() as unit:
+            ctx = JobContext(now=self.clock(), config=self.config, unit=unit, zones=s.zones, catalogue=s.catalogue)
+            for post in spec.func(ctx, payload):
+                adapter = self.adapters.get(post.platform)
+                place = post.place or (adapter.announce_place() if adapter else None)
+                if adapter is None or place is None:
+                    log.warning("job %s: no %s adapter or place; post dropped", kind, post.platform)
+                    continue
+                items.append(self.delivery.enqueue(unit, post.platform, place, post.reply))
+        self.dispatcher.apply_jobs(ctx.jobs)
+        await self.delivery.send(items)
+        return items
+
+    async def respond(self, incoming: Incoming) -> list[Outgoing]:
+        """Answer at once (slash commands): replies for the command's channel are returned, marked sent."""
+        items, plan = self.dispatcher.dispatch(incoming)
+        self.dispatcher.apply_jobs(plan)
+        here = [i for i in items if i.channel_id == incoming.place.channel_id]
+        await self.delivery.send([i for i in items if i not in here])
+        self.delivery.mark_sent(here)
+        return here
+
+    def request_stop(self) -> None:
+        self._stopped.set()
+
+    async def wait(self) -> None:
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        for adapter in self.adapters.values():
+            await adapter.stop()
+        if self.server is not None:
+            await self.server.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.scheduler.shutdown()
+        self.store.close()
+
+    async def run(self) -> None:
+        await self.start()
+        try:
+            await self.wait()
+        finally:
+            await self.stop()

@@ -1,0 +1,60 @@
+"""``coopbot run`` and ``coopbot check``."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.errors import ConfigError
+from config.loader import format_problems, load_config, summarize
+from config.model import Config
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coopbot", description="A coordination bot for cooperatives.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("run", "start the bot"), ("check", "validate a configuration file")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("-c", "--config", help="configuration file (default: the embedded console + SQLite setup)")
+    return parser
+
+
+def _load(path: str | None) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        print(format_problems(err), file=sys.stderr)
+        return None
+
+
+async def _run(config: Config) -> None:
+    from bot.app import App  # imported late: `check` must not pay for the whole bot
+
+    app = App(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, app.request_stop)
+    await app.run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    config = _load(args.config)
+    if config is None:
+        return 2
+    if args.command == "check":
+        print(summarize(config))
+        return 0
+    logging.basicConfig(level=config.bot.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic", "apscheduler"):  # their INFO lines tell a user nothing
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    asyncio.run(_run(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Command records and their registry.
+
+A handler is a plain function tagged by ``@command``; tagging only attaches a
+``CommandSpec`` (as errbot's ``botcmd`` does). ``discover`` collects the tagged
+functions of every module in ``handlers/`` and builds a ``Registry``, which
+checks names once, at start: a duplicate or malformed name fails then, not
+when a message arrives. Usage, help and example texts come from the message
+catalogues under ``commands.<key>``, so help is generated in every language.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from bot.context import Context
+    from bot.messages import Reply
+
+Handler = Callable[["Context"], "list[Reply]"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_WORD = re.compile(r"^[a-z][a-z0-9_-]*$")
+_ATTRIBUTE = "__coopbot_command__"
+_JOB_ATTRIBUTE = "__coopbot_job__"
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    key: str  # catalogue key and stable id, e.g. "call.schedule"
+    names: dict[str, tuple[str, ...]]  # language -> words, e.g. {"es": ("llamada", "agendar")}
+    func: Handler
+    order: int = 100  # position in help listings
+
+    def name(self, lang: str) -> str:
+        return " ".join(self.names.get(lang) or self.names["en"])
+
+
+def command(key: str, *, en: str, es: str, order: int = 100) -> Callable[[F], F]:
+    """Tag ``func`` as the handler of command ``key``, called ``en`` / ``es``."""
+
+    def tag(func: F) -> F:
+        spec = CommandSpec(
+            key=key,
+            names={"en": tuple(en.split()), "es": tuple(es.split())},
+            func=func,
+            order=order,
+        )
+        setattr(func, _ATTRIBUTE, spec)
+        return func
+
+    return tag
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A scheduled job's handler: ``func(ctx: JobContext, payload) -> list[Post]``."""
+
+    kind: str
+    func: Callable[..., Any]
+
+
+def job(kind: str) -> Callable[[F], F]:
+    """Tag ``func`` as the handler of scheduler jobs of ``kind`` (e.g. "reminder")."""
+
+    def tag(func: F) -> F:
+        setattr(func, _JOB_ATTRIBUTE, JobSpec(kind=kind, func=func))
+        return func
+
+    return tag
+
+
+@dataclass(frozen=True)
+class Match:
+    spec: CommandSpec
+    lang: str | None  # None when the name is the same in every language
+    words: int  # how many words of the input the name used
+
+
+class Registry:
+    def __init__(self, specs: Iterable[CommandSpec], jobs: Iterable[JobSpec] = ()) -> None:
+        self.specs: tuple[CommandSpec, ...] = tuple(sorted(specs, key=lambda s: (s.order, s.key)))
+        self.jobs: dict[str, JobSpec] = {}
+        for spec in jobs:
+            if spec.kind in self.jobs:
+                raise ValueError(f"job kind {spec.kind!r} is registered twice")
+            self.jobs[spec.kind] = spec
+        self._by_words: dict[tuple[str, ...], tuple[CommandSpec, str | None]] = {}
+        seen_keys: set[str] = set()
+        for spec in self.specs:
+            if spec.key in seen_keys:
+                raise ValueError(f"command {spec.key!r} is registered twice")
+            seen_keys.add(spec.key)
+            self._add(spec)
+        self._longest = max((len(w) for w in self._by_words), default=0)
+
+    def _add(self, spec: CommandSpec) -> None:
+        shared = len({spec.names[lang] for lang in spec.names}) == 1
+        for lang, words in spec.names.items():
+            if not words or not all(_WORD.match(w) for w in words):
+                raise ValueError(f"command {spec.key!r}: bad {lang} name {' '.join(words)!r}")
+            owner = self._by_words.get(words)
+            if owner is not None and owner[0] is not spec:
+                raise ValueError(f"command name {' '.join(words)!r} is taken by {owner[0].key!r}")
+            self._by_words[words] = (spec, None if shared else lang)
+
+    def match(self, words: Sequence[str]) -> Match | None:
+        """The longest registered name that starts ``words`` (already lower-cased)."""
+        for size in range(min(self._longest, len(words)), 0, -1):
+            found = self._by_words.get(tuple(words[:size]))
+            if found:
+                return Match(spec=found[0], lang=found[1], words=size)
+        return None
+
+    def get(self, key: str) -> CommandSpec | None:
+        return next((s for s in self.specs if s.key == key), None)
+
+    def names(self) -> list[str]:
+        return [" ".join(words) for words in self._by_words]
+
+    def group(self, first_word: str) -> list[CommandSpec]:
+        """Commands whose name starts with ``first_word`` ("call" → call schedule, call list…)."""
+        return [spec for words, (spec, _) in self._by_words.items() if words[0] == first_word]
+
+
+def specs_in(module: ModuleType) -> list[CommandSpec]:
+    found = (getattr(obj, _ATTRIBUTE, None) for obj in vars(module).values())
+    return [spec for spec in found if isinstance(spec, CommandSpec)]
+
+
+def jobs_in(module: ModuleType) -> list[JobSpec]:
+    found = (getattr(obj, _JOB_ATTRIBUTE, None) for obj in vars(module).values())
+    return [spec for spec in found if isinstance(spec, JobSpec)]
+
+
+def discover(package: str = "handlers") -> Registry:
+    """Import every module of ``package`` and register the commands it tags."""
+    root = importlib.import_module(package)
+    specs: list[CommandSpec] = []
+    jobs: list[JobSpec] = []
+    for info in pkgutil.iter_modules(root.__path__):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"{package}.{info.name}")
+            specs.extend(specs_in(module))
+            jobs.extend(jobs_in(module))
+    return Registry(specs, jobs)

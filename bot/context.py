@@ -1,0 +1,131 @@
+"""What a handler gets: who asked, where, in which language, and the services it may use.
+
+Handlers never send, sleep or touch the scheduler directly: they write through
+``unit`` (one database transaction, shared with the exactly-once bookkeeping),
+plan jobs in ``jobs`` (applied only after the transaction commits) and return
+replies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import UsageError
+from bot.messages import Incoming, Part, Place, Reply, Target, Text, TimeTable
+
+if TYPE_CHECKING:
+    from bot.commands import CommandSpec, Registry
+    from bot.i18n import Catalogue
+    from bot.storage import Unit
+    from bot.zones import ResolvedZone, ZoneResolver
+    from config.model import Config, Coop
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    job_id: str
+    run_at: datetime | None  # None: cancel the job
+    kind: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JobPlan:
+    """Scheduler changes a handler asks for; the dispatcher applies them after commit."""
+
+    jobs: list[PlannedJob] = field(default_factory=list)
+
+    def run_once(self, job_id: str, run_at: datetime, kind: str, payload: dict[str, Any]) -> None:
+        self.jobs.append(PlannedJob(job_id, run_at, kind, payload))
+
+    def cancel(self, job_id: str) -> None:
+        self.jobs.append(PlannedJob(job_id, None))
+
+
+@dataclass
+class Context:
+    incoming: Incoming
+    spec: CommandSpec
+    args: str
+    lang: str
+    now: datetime  # aware UTC, injected
+    config: Config
+    unit: Unit
+    zones: ZoneResolver
+    catalogue: Catalogue
+    registry: Registry
+    sender_zone: ResolvedZone
+    jobs: JobPlan = field(default_factory=JobPlan)
+
+    @property
+    def prefix(self) -> str:
+        return self.config.bot.prefix
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.catalogue.t(self.lang, key, **params)
+
+    def registry_name(self, key: str) -> str:
+        """The name of command ``key`` in this context's language ("tz.set" → "zona fijar")."""
+        spec = self.registry.get(key)
+        return spec.name(self.lang) if spec else key
+
+    def reply(self, *parts: Part | str, target: Target = Target.THREAD) -> Reply:
+        made = tuple(Text(p) if isinstance(p, str) else p for p in parts)
+        return Reply(parts=made, lang=self.lang, target=target)
+
+    def usage_error(self, key: str = "errors.bad_arguments", **params: Any) -> UsageError:
+        return UsageError(key, **params)
+
+    def coops(self) -> tuple[Coop, ...]:
+        return tuple(self.config.coops)
+
+    def coop_zones(self, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:
+        return coop_zones(self.config, self.zones, names)
+
+    def time_table(self, at: datetime, zones: tuple[ResolvedZone, ...], minutes: int | None = None) -> TimeTable:
+        return TimeTable(at=at, zones=zones, duration_minutes=minutes)
+
+
+def coop_zones(config: Config, resolver: ZoneResolver, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:
+    """Zones of the named coops (all of them by default), one per distinct zone, labelled by city."""
+    from bot.zones import ResolvedZone
+
+    seen: dict[str, ResolvedZone] = {}
+    for coop in config.coops:
+        if names is not None and coop.name not in names:
+            continue
+        resolved = resolver.resolve(coop.zone)
+        if resolved is not None and coop.zone not in seen:
+            seen[coop.zone] = ResolvedZone(tz=resolved.tz, label=coop.city or coop.name)
+    return tuple(seen.values())
+
+
+@dataclass(frozen=True)
+class Post:
+    """A message a scheduled job wants posted; ``place`` None means the announcement channel."""
+
+    platform: str
+    place: Place | None
+    reply: Reply
+
+
+@dataclass
+class JobContext:
+    """What a scheduled job's handler gets: like ``Context`` without a sender."""
+
+    now: datetime
+    config: Config
+    unit: Unit
+    zones: ZoneResolver
+    catalogue: Catalogue
+    jobs: JobPlan = field(default_factory=JobPlan)
+
+    def lang_for(self, platform: str, channel_id: str) -> str:
+        return self.unit.channels.get_lang(platform, channel_id) or self.config.bot.language
+
+    def t(self, lang: str, key: str, **params: Any) -> str:
+        return self.catalogue.t(lang, key, **params)
+
+    def coop_zones(self, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:
+        return coop_zones(self.config, self.zones, names)

@@ -1,0 +1,178 @@
+"""The one entry point: ``dispatch(incoming) -> list[Outgoing]``.
+
+Per message, in one database transaction: claim the message id (a message is
+handled once, however often a platform delivers it), run the handler, render
+its replies and put them in the outbox. Only after the commit are the planned
+scheduler jobs applied and the replies sent. A user-facing error rolls the
+handler's writes back and answers with its text and the command's usage;
+anything else is logged with an incident id and the user gets a short reply.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.adapters.base import Adapter
+from bot.commands import CommandSpec, Registry
+from bot.context import Context, JobPlan, coop_zones
+from bot.delivery import Delivery
+from bot.errors import UsageError, UserError
+from bot.i18n import Catalogue
+from bot.messages import Incoming, Outgoing, Reply, Target, Text, TimeTable
+from bot.router import Invocation, Router, Unknown
+from bot.scheduler import Scheduler
+from bot.storage import Store, Unit, UserPrefs
+from bot.zones import ResolvedZone, ZoneResolver
+from config.model import Config
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Services:
+    config: Config
+    store: Store
+    catalogue: Catalogue
+    registry: Registry
+    zones: ZoneResolver
+    default_zone: ResolvedZone
+    clock: Clock
+
+
+class Dispatcher:
+    def __init__(self, services: Services, router: Router, delivery: Delivery,
+                 adapters: Mapping[str, Adapter], scheduler: Scheduler | None) -> None:
+        self.s = services
+        self.router = router
+        self.delivery = delivery
+        self.adapters = adapters
+        self.scheduler = scheduler
+
+    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        """Dispatch and send; what the adapters call for every message."""
+        started = time.perf_counter()
+        items, plan = self.dispatch(incoming)
+        self.apply_jobs(plan)
+        await self.delivery.send(items)
+        if items:
+            log.info("platform=%s channel=%s handled in %.2f ms", incoming.platform,
+                     incoming.place.channel_id, (time.perf_counter() - started) * 1000)
+        return items
+
+    def dispatch(self, incoming: Incoming) -> tuple[list[Outgoing], JobPlan]:
+        if incoming.sender.is_bot:
+            return [], JobPlan()
+        routed = self.router.route(incoming)
+        if routed is None:
+            return [], JobPlan()
+        now = self.s.clock()
+        try:
+            with self.s.store.unit() as unit:
+                if not unit.inbox.claim(incoming.platform, incoming.message_id, now):
+                    return [], JobPlan()
+                if isinstance(routed, Unknown):
+                    lang = self._language(unit, incoming, routed.lang)
+                    return self._answer(unit, incoming, [self._unknown(routed, lang)]), JobPlan()
+                ctx = self._context(unit, incoming, routed, now)
+                replies = routed.spec.func(ctx)
+                return self._answer(unit, incoming, replies), ctx.jobs
+        except UserError as err:
+            assert isinstance(routed, Invocation)
+            return self._fail(incoming, now, lambda lang: self._user_error(err, routed.spec, lang)), JobPlan()
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("incident %s: command failed platform=%s channel=%s",
+                          incident, incoming.platform, incoming.place.channel_id)
+            return self._fail(incoming, now, lambda lang: self._reply(lang, self.s.catalogue.t(lang, "errors.internal", incident=incident))), JobPlan()
+
+    def _fail(self, incoming: Incoming, now: datetime, make: Callable[[str], Reply]) -> list[Outgoing]:
+        """Answer an error in a fresh transaction: the handler's writes are gone, the claim stays."""
+        with self.s.store.unit() as unit:
+            if not unit.inbox.claim(incoming.platform, incoming.message_id, now):
+                return []
+            routed = self.router.route(incoming)
+            lang = self._language(unit, incoming, routed.lang if isinstance(routed, Invocation) else None)
+            return self._answer(unit, incoming, [make(lang)])
+
+    def _answer(self, unit: Unit, incoming: Incoming, replies: list[Reply]) -> list[Outgoing]:
+        adapter = self.adapters[incoming.platform]
+        out = []
+        for reply in replies:
+            place = adapter.announce_place() if reply.target is Target.ANNOUNCE else None
+            place = place or adapter.reply_place(incoming)
+            out.append(self.delivery.enqueue(unit, incoming.platform, place, reply))
+        return out
+
+    def apply_jobs(self, plan: JobPlan) -> None:
+        if self.scheduler is None:
+            return
+        for job in plan.jobs:
+            if job.run_at is None:
+                self.scheduler.cancel(job.job_id)
+            else:
+                self.scheduler.run_once(job.job_id, job.run_at, job.kind, job.payload)
+
+    def _context(self, unit: Unit, incoming: Incoming, inv: Invocation, now: datetime) -> Context:
+        prefs = unit.users.get(incoming.platform, incoming.sender.id)
+        return Context(
+            incoming=incoming, spec=inv.spec, args=inv.args,
+            lang=self._language(unit, incoming, inv.lang, prefs), now=now,
+            config=self.s.config, unit=unit, zones=self.s.zones, catalogue=self.s.catalogue,
+            registry=self.s.registry, sender_zone=self._sender_zone(incoming, prefs),
+        )
+
+    def _language(self, unit: Unit, incoming: Incoming, command_lang: str | None,
+                  prefs: UserPrefs | None = None) -> str:
+        """The user's setting, else the channel's, else the command's own language, else the bot's."""
+        prefs = prefs or unit.users.get(incoming.platform, incoming.sender.id)
+        if prefs is not None and prefs.lang:
+            return prefs.lang
+        channel = unit.channels.get_lang(incoming.platform, incoming.place.channel_id)
+        configured = self.s.config.channel_language(incoming.platform, incoming.place.channel_name)
+        return channel or configured or command_lang or self.s.config.bot.language
+
+    def _sender_zone(self, incoming: Incoming, prefs: UserPrefs | None) -> ResolvedZone:
+        for name in (prefs.zone if prefs else None, incoming.sender.zone):
+            resolved = self.s.zones.resolve(name) if name else None
+            if resolved is not None:
+                return resolved
+        return self.s.default_zone
+
+    def _reply(self, lang: str, text: str) -> Reply:
+        """An error reply: only for the asker where the platform can do that."""
+        return Reply(parts=(Text(text),), lang=lang, ephemeral=True)
+
+    def _unknown(self, unknown: Unknown, lang: str) -> Reply:
+        t = self.s.catalogue.t
+        prefix = self.s.config.bot.prefix
+        lines = [t(lang, "errors.unknown_command", word=unknown.word)]
+        if unknown.suggestion:
+            lines.append(t(lang, "errors.did_you_mean", command=prefix + unknown.suggestion))
+        help_spec = self.s.registry.get("help")
+        if help_spec is not None:
+            lines.append(t(lang, "errors.try_help", help=prefix + help_spec.name(lang)))
+        return self._reply(lang, " ".join(lines))
+
+    def _user_error(self, err: UserError, spec: CommandSpec, lang: str) -> Reply:
+        t = self.s.catalogue.t
+        text = t(lang, err.key, **err.params)
+        parts: list[Text | TimeTable] = [Text(text)]
+        for reading in getattr(err, "readings", ()):
+            parts.append(TimeTable(at=reading, zones=coop_zones(self.s.config, self.s.zones)))
+        if isinstance(err, UsageError):
+            parts.append(Text(usage_text(self.s.catalogue, spec, lang, self.s.config.bot.prefix)))
+        return Reply(parts=tuple(parts), lang=lang, ephemeral=True)
+
+
+
+def usage_text(catalogue: Catalogue, spec: CommandSpec, lang: str, prefix: str) -> str:
+    t = catalogue.t
+    return t(lang, "errors.usage",
+             usage=prefix + t(lang, f"commands.{spec.key}.usage"),
+             example=prefix + t(lang, f"commands.{spec.key}.example"))

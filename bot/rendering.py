@@ -1,0 +1,97 @@
+"""Turning replies into each platform's text.
+
+Three styles: ``plain`` (console, e-mail), ``markdown`` (Mattermost: times as a
+table) and ``discourse`` (Discourse's local-date markup, so each reader sees
+their own time, plus a plain line as fallback). Every style passes its output
+through ``defuse_mass_mentions``: the bot never pings a whole channel, whatever
+a user typed into a title.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from bot.messages import Reply, Text, TimeTable
+from bot.timefmt import format_zone_rows
+
+_MASS_MENTION = re.compile(r"@(all|channel|here|everyone|todos)\b", re.IGNORECASE)
+_ZWSP = "\u200b"
+
+
+def defuse_mass_mentions(text: str) -> str:
+    """``@all`` → ``@\u200ball``: still readable, no longer a mention."""
+    return _MASS_MENTION.sub(lambda m: "@" + _ZWSP + m.group(1), text)
+
+
+def _plain_table(part: TimeTable, lang: str) -> str:
+    rows = format_zone_rows(part.at, part.zones, lang)
+    width = max((len(r.label) for r in rows), default=0)
+    return "\n".join(
+        f"  {r.label.ljust(width)}  {r.weekday} {r.date}  {r.time}  {r.offset}" for r in rows
+    )
+
+
+def _markdown_table(part: TimeTable, lang: str) -> str:
+    rows = format_zone_rows(part.at, part.zones, lang)
+    lines = ["| | | |", "|---|---|---|"]
+    lines += [f"| **{r.label}** | {r.weekday} {r.date} | **{r.time}** {r.offset} |" for r in rows]
+    return "\n".join(lines)
+
+
+def _discourse_dates(part: TimeTable, lang: str) -> str:
+    at = part.at
+    zones = "|".join(_iana_names(part))
+    markup = (
+        f'[date={at:%Y-%m-%d} time={at:%H:%M:%S} timezone="Etc/UTC"'
+        + (f' timezones="{zones}"' if zones else "")
+        + "]"
+    )
+    return markup + "\n" + _plain_table(part, lang)
+
+
+def _iana_names(part: TimeTable) -> list[str]:
+    names = []
+    for zone in part.zones:
+        name = getattr(zone.tz, "zone", None)
+        if isinstance(name, str) and "/" in name and name not in names:
+            names.append(name)
+    return names
+
+
+_TABLES: dict[str, Callable[[TimeTable, str], str]] = {
+    "plain": _plain_table,
+    "markdown": _markdown_table,
+    "discourse": _discourse_dates,
+}
+
+
+def render(reply: Reply, style: str) -> str:
+    table = _TABLES[style]
+    chunks = [
+        part.text if isinstance(part, Text) else table(part, reply.lang) for part in reply.parts
+    ]
+    return defuse_mass_mentions("\n".join(chunks))
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Split on line boundaries into pieces of at most ``limit`` characters."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces

@@ -1,0 +1,36 @@
+"""coopbot's storage: a ``Store`` of units of work over repositories of frozen records.
+
+    store = Store("sqlite:///coopbot.db")
+    store.migrate()
+    with store.unit() as u:
+        if u.inbox.claim(platform, message_id, now):
+            call = u.calls.add(...)
+            u.outbox.enqueue(...)
+"""
+from bot.storage.calls import CallRepo
+from bot.storage.cursors import CursorRepo
+from bot.storage.inbox import InboxRepo
+from bot.storage.outbox import OutboxRepo
+from bot.storage.records import Call, CallStatus, OutboxItem, RecordNotFound, Reminder, UserPrefs
+from bot.storage.reminders import ReminderRepo
+from bot.storage.store import Store
+from bot.storage.unit import Unit
+from bot.storage.users import ChannelRepo, UserRepo
+
+__all__ = [
+    "Call",
+    "CallRepo",
+    "CallStatus",
+    "ChannelRepo",
+    "CursorRepo",
+    "InboxRepo",
+    "OutboxItem",
+    "OutboxRepo",
+    "RecordNotFound",
+    "Reminder",
+    "ReminderRepo",
+    "Store",
+    "Unit",
+    "UserPrefs",
+    "UserRepo",
+]

@@ -1,0 +1,87 @@
+"""Scheduled calls between cooperatives."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+
+from bot.storage.records import Call, CallStatus, RecordNotFound
+from bot.storage.schema import calls, reminders
+
+_ADD = insert(calls).returning(*calls.c)
+_GET = select(calls).where(calls.c.id == bindparam("call_id"))
+_UPCOMING = (
+    select(calls)
+    .where(calls.c.status == CallStatus.SCHEDULED.value, calls.c.starts_at >= bindparam("now"))
+    .order_by(calls.c.starts_at, calls.c.id)
+    .limit(bindparam("limit"))
+)
+_UPDATE = update(calls).where(calls.c.id == bindparam("call_id")).returning(*calls.c)  # SET: the other params
+_DROP_UNFIRED_REMINDERS = delete(reminders).where(
+    reminders.c.call_id == bindparam("call_id"), reminders.c.fired_at.is_(None)
+)
+
+
+def _call(row: Row[Any]) -> Call:
+    fields = dict(row._mapping)
+    fields["coops"] = tuple(fields["coops"])
+    fields["status"] = CallStatus(fields["status"])
+    return Call(**fields)
+
+
+class CallRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(
+        self,
+        *,
+        title: str,
+        starts_at: datetime,
+        duration_minutes: int,
+        coops: Sequence[str],
+        created_by: str,
+        platform: str,
+        channel_id: str,
+        thread_id: str | None = None,
+        now: datetime,
+    ) -> Call:
+        row = self._conn.execute(_ADD, {
+            "title": title,
+            "starts_at": starts_at,
+            "duration_minutes": duration_minutes,
+            "coops": list(coops),
+            "created_by": created_by,
+            "platform": platform,
+            "channel_id": channel_id,
+            "thread_id": thread_id,
+            "status": CallStatus.SCHEDULED.value,
+            "created_at": now,
+            "updated_at": now,
+        }).one()
+        return _call(row)
+
+    def get(self, call_id: int) -> Call | None:
+        row = self._conn.execute(_GET, {"call_id": call_id}).one_or_none()
+        return None if row is None else _call(row)
+
+    def upcoming(self, now: datetime, limit: int) -> list[Call]:
+        """Scheduled calls starting at or after ``now``, soonest first."""
+        return [_call(row) for row in self._conn.execute(_UPCOMING, {"now": now, "limit": limit})]
+
+    def move(self, call_id: int, starts_at: datetime, now: datetime) -> Call:
+        """Change the start; the caller then replaces the call's reminders."""
+        return self._update(call_id, starts_at=starts_at, updated_at=now)
+
+    def cancel(self, call_id: int, now: datetime) -> Call:
+        """Mark the call cancelled and drop its reminders that have not fired."""
+        self._conn.execute(_DROP_UNFIRED_REMINDERS, {"call_id": call_id})
+        return self._update(call_id, status=CallStatus.CANCELLED.value, updated_at=now)
+
+    def _update(self, call_id: int, **values: Any) -> Call:
+        row = self._conn.execute(_UPDATE, {"call_id": call_id, **values}).one_or_none()
+        if row is None:
+            raise RecordNotFound("calls", call_id)
+        return _call(row)

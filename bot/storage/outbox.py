@@ -1,0 +1,64 @@
+"""Replies on their way out, kept until a platform accepted them."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from bot.storage.records import OutboxItem, RecordNotFound
+from bot.storage.schema import outbox
+
+_ENQUEUE = insert(outbox).returning(*outbox.c)
+_DUE = (
+    select(outbox)
+    .where(
+        outbox.c.platform == bindparam("platform"),
+        outbox.c.sent_at.is_(None),
+        outbox.c.next_attempt_at <= bindparam("now"),
+    )
+    .order_by(outbox.c.id)
+    .limit(bindparam("limit"))
+)
+# One more attempt; the other params (sent_at, or next_attempt_at and last_error) are SET too.
+_ATTEMPTED = update(outbox).where(outbox.c.id == bindparam("item_id")).values(attempts=outbox.c.attempts + 1)
+_PRUNE = delete(outbox).where(outbox.c.sent_at < bindparam("older_than"))
+
+
+class OutboxRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def enqueue(
+        self, *, platform: str, channel_id: str, thread_id: str | None, text: str, now: datetime
+    ) -> OutboxItem:
+        row = self._conn.execute(_ENQUEUE, {
+            "platform": platform,
+            "channel_id": channel_id,
+            "thread_id": thread_id,
+            "text": text,
+            "created_at": now,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }).one()
+        return OutboxItem(**row._mapping)
+
+    def due(self, platform: str, now: datetime, limit: int) -> list[OutboxItem]:
+        """Unsent items whose next attempt is due, oldest first (so a channel keeps its order)."""
+        rows = self._conn.execute(_DUE, {"platform": platform, "now": now, "limit": limit})
+        return [OutboxItem(**row._mapping) for row in rows]
+
+    def mark_sent(self, item_id: int, now: datetime) -> None:
+        self._attempted(item_id, sent_at=now)
+
+    def mark_failed(self, item_id: int, now: datetime, retry_at: datetime, error: str) -> None:
+        """Count a failed attempt; the item is due again at ``retry_at`` (never before ``now``)."""
+        self._attempted(item_id, next_attempt_at=max(now, retry_at), last_error=error)
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete items sent before ``older_than``; returns how many."""
+        return self._conn.execute(_PRUNE, {"older_than": older_than}).rowcount
+
+    def _attempted(self, item_id: int, **values: Any) -> None:
+        if self._conn.execute(_ATTEMPTED, {"item_id": item_id, **values}).rowcount != 1:
+            raise RecordNotFound("outbox", item_id)

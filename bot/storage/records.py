@@ -1,0 +1,74 @@
+"""What the repositories hand out: frozen records, never ORM or Core rows.
+
+A record is a fact read inside a unit; it stays valid (and immutable) after the
+unit has committed or rolled back. Every ``*_at`` field is an aware UTC datetime.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.errors import StorageError
+
+
+class CallStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class UserPrefs:
+    platform: str
+    user_id: str
+    zone: str | None  # an IANA name or offset text, as the user gave it
+    lang: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    id: int
+    title: str
+    starts_at: datetime
+    duration_minutes: int
+    coops: tuple[str, ...]
+    created_by: str
+    platform: str
+    channel_id: str
+    thread_id: str | None
+    status: CallStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    id: int
+    call_id: int
+    offset_minutes: int  # minutes before the call starts
+    due_at: datetime
+    fired_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    platform: str
+    channel_id: str
+    thread_id: str | None
+    text: str
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+class RecordNotFound(StorageError):
+    """A repository was asked to change a row that does not exist."""
+
+    def __init__(self, table: str, key: object) -> None:
+        super().__init__(f"no {table} row with key {key!r}")
+        self.table = table
+        self.key = key

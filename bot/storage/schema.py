@@ -1,0 +1,122 @@
+"""The tables, as SQLAlchemy Core metadata.
+
+This is the model the repositories query and alembic compares against; the
+database itself is only ever created and changed by the migrations in
+``bot/migrations`` (a test checks that both agree). Row ids that scheduler jobs
+refer to (calls, reminders, outbox) use ``sqlite_autoincrement`` so SQLite never
+hands a deleted id out again, as PostgreSQL sequences never do.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from bot.storage.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+PLATFORM = String(32)
+EXTERNAL_ID = String(255)  # ids that platforms give us: users, channels, threads, messages
+
+users = Table(
+    "users",
+    metadata,
+    Column("platform", PLATFORM, primary_key=True),
+    Column("user_id", EXTERNAL_ID, primary_key=True),
+    Column("zone", String(64)),
+    Column("lang", String(16)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("platform", PLATFORM, primary_key=True),
+    Column("channel_id", EXTERNAL_ID, primary_key=True),
+    Column("lang", String(16)),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("coops", JSON, nullable=False),
+    Column("created_by", EXTERNAL_ID, nullable=False),
+    Column("platform", PLATFORM, nullable=False),
+    Column("channel_id", EXTERNAL_ID, nullable=False),
+    Column("thread_id", EXTERNAL_ID),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("status IN ('scheduled', 'cancelled')", name="status"),
+    CheckConstraint("duration_minutes > 0", name="duration_positive"),
+    Index(None, "status", "starts_at"),
+    sqlite_autoincrement=True,
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", Integer, ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
+    Column("offset_minutes", Integer, nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("fired_at", UTCDateTime()),
+    UniqueConstraint("call_id", "offset_minutes"),
+    Index(None, "fired_at", "due_at"),
+    sqlite_autoincrement=True,
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("platform", PLATFORM, primary_key=True),
+    Column("message_id", EXTERNAL_ID, primary_key=True),
+    Column("handled_at", UTCDateTime(), nullable=False, index=True),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", PLATFORM, nullable=False),
+    Column("channel_id", EXTERNAL_ID, nullable=False),
+    Column("thread_id", EXTERNAL_ID),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Column("last_error", Text),
+    Index(None, "platform", "sent_at", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,50 @@
+"""The database behind coopbot: one engine, migrations, and units of work."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import DBAPIError
+
+from bot.errors import StorageError
+from bot.storage.engine import make_engine
+from bot.storage.migrate import upgrade
+from bot.storage.unit import Unit
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    """``Store("sqlite:///coopbot.db")`` or ``Store("postgresql+psycopg://...")``.
+
+    Holds one engine (and its connection pool) for the life of the process;
+    each ``unit()`` borrows a pooled connection for one transaction. Database
+    failures come out as ``StorageError``; a bad argument (a naive datetime,
+    a wrong type) is a bug and comes out as SQLAlchemy raised it.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision; a no-op when it is already there."""
+        with self._translated(), self.engine.begin() as connection:
+            upgrade(connection)
+
+    @contextmanager
+    def unit(self) -> Iterator[Unit]:
+        """One transaction: commits when the block ends, rolls back if it raises."""
+        with self._translated(), self.engine.begin() as connection:
+            yield Unit(connection)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as err:
+            raise StorageError(f"{type(err.orig).__name__}: {err.orig}") from err

@@ -1,0 +1,61 @@
+"""Showing an instant in a zone, in the reader's language, always on the 24-hour clock.
+
+    en: "Thu 29 Nov 2018, 19:00 London (UTC+0)"
+    es: "jue 29 nov 2018, 16:00 Buenos Aires (UTC−3)"
+
+Weekday and month names come from Babel (CLDR). Whatever we write here reads back
+through ``bot.timeparse.parse_when`` to the same instant: the date carries its year and
+the UTC offset settles the hour a DST change repeats.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from babel import Locale
+from babel.dates import format_date
+
+from bot.zones import ResolvedZone, utc_offset_label
+
+__all__ = ["ZoneRow", "format_instant", "format_zone_rows"]
+
+
+@dataclass(frozen=True)
+class ZoneRow:
+    """One instant in one zone, in parts, so each renderer can lay out its own table."""
+
+    label: str  # "Buenos Aires"
+    weekday: str  # "jue"
+    date: str  # "29 nov 2018"
+    time: str  # "16:00"
+    offset: str  # "UTC−3"
+
+
+@lru_cache(maxsize=16)
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+def _row(at_utc: datetime, zone: ResolvedZone, lang: str) -> ZoneRow:
+    local = at_utc.astimezone(zone.tz)
+    locale = _locale(lang)
+    return ZoneRow(
+        label=zone.label,
+        weekday=format_date(local.date(), "EEE", locale=locale),
+        date=format_date(local.date(), "d MMM y", locale=locale),
+        time=f"{local:%H:%M}",
+        offset=utc_offset_label(at_utc, zone.tz),
+    )
+
+
+def format_instant(at_utc: datetime, zone: ResolvedZone, lang: str) -> str:
+    """"Thu 29 Nov 2018, 19:00 London (UTC+0)" in English, the same shape in Spanish."""
+    row = _row(at_utc, zone, lang)
+    return f"{row.weekday} {row.date}, {row.time} {row.label} ({row.offset})"
+
+
+def format_zone_rows(at_utc: datetime, zones: Sequence[ResolvedZone], lang: str) -> list[ZoneRow]:
+    """The instant in each zone, in the given order."""
+    return [_row(at_utc, zone, lang) for zone in zones]

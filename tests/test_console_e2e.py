@@ -1,0 +1,92 @@
+"""End to end: the real bot process on the console adapter with a real SQLite file."""
+from __future__ import annotations
+
+import pathlib
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.auxil.console import ConsoleBot, write_config
+
+
+@pytest.fixture
+def bot(tmp_path: pathlib.Path) -> Iterator[ConsoleBot]:
+    with ConsoleBot(write_config(tmp_path)) as running:
+        yield running
+
+
+def test_cotech_call_time_is_shown_in_every_coops_zone(bot: ConsoleBot) -> None:
+    out = bot.ask("!time 7pm GMT on 29 Nov 2018", r"Berlin[^\n]*\n")
+    assert "16:00" in out and "Buenos Aires" in out and "UTC−3" in out
+    assert "19:00" in out and "London" in out
+    assert "20:00" in out and "UTC+1" in out
+
+
+def test_help_is_generated_and_explains_one_command(bot: ConsoleBot) -> None:
+    listing = bot.ask("!help", r"help <command>[^\n]*\n")
+    for name in ("!time", "!tz set", "!coops", "!call schedule", "!call cancel"):
+        assert name in listing
+    detail = bot.ask("!help call schedule", r"Example: [^\n]*\n")
+    assert '!call schedule "<title>"' in detail
+
+
+def test_a_wrong_command_gets_an_error_and_the_bot_keeps_going(bot: ConsoleBot) -> None:
+    assert "Did you mean !time?" in bot.ask("!tiem 7pm", r"Try !help\.")
+    out = bot.ask("!call schedule tomorrow", r"Example: [^\n]*\n")
+    assert "Usage: !call schedule" in out
+    assert "Now:" in bot.ask("!time", r"Berlin[^\n]*\n")
+
+
+def test_spanish_speaker_gets_spanish_answers(bot: ConsoleBot) -> None:
+    out = bot.ask("!hora jueves 29 de noviembre de 2018 a las 19 GMT", r"Berlín|Berlin[^\n]*\n")
+    assert "jue" in out and "16:00" in out
+    assert "¿Quisiste decir" in bot.ask("!llamda lista", r"Probá !ayuda\.")
+
+
+def test_member_sets_their_zone_and_times_are_read_in_it(bot: ConsoleBot) -> None:
+    assert "Buenos Aires" in bot.ask("!tz set Buenos Aires", r"Saved[^\n]*\n")
+    assert "as you set it" in bot.ask("!tz", r"Change it[^\n]*\n")
+    out = bot.ask("!time 16:00 on 29 Nov 2018", r"Berlin[^\n]*\n")
+    assert "19:00" in out  # 16:00 in Buenos Aires is 19:00 in London
+
+
+def test_a_call_is_scheduled_listed_moved_and_cancelled(bot: ConsoleBot) -> None:
+    out = bot.ask('!call schedule "CoTech × FACTTIC hello" 7pm GMT on 29 Nov 2030 for 1h with CoTech, FACTTIC',
+                  r"📅 Call #1.*?\n\n")
+    assert "Reminders: 1 day, 15 minutes before" in out
+    assert "16:00" in out and "19:00" in out
+    assert "#1 CoTech × FACTTIC hello" in bot.ask("!call list", r"#1 [^\n]*\n")
+    moved = bot.ask("!call move 1 20:00 GMT on 29 Nov 2030", r"moved to:.*?\n\n")
+    assert "17:00" in moved
+    assert "is cancelled" in bot.ask("!call cancel 1", r"cancelled[^\n]*\n")
+    assert "No calls are scheduled." in bot.ask("!call list", r"scheduled\.\n")
+
+
+def test_scheduling_in_the_past_is_refused(bot: ConsoleBot) -> None:
+    out = bot.ask('!call schedule "Too late" 7pm GMT on 29 Nov 2018', r"Example: [^\n]*\n")
+    assert "already passed" in out
+
+
+def _utc_phrase(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def test_a_reminder_due_while_the_bot_was_down_fires_once_after_restart(tmp_path: pathlib.Path) -> None:
+    config = write_config(tmp_path, offsets=("1m",))
+    starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=64)
+    with ConsoleBot(config) as first:
+        first.ask(f'!call schedule "Council" {_utc_phrase(starts)}', r"📅 Call #1[^\n]*\n")
+        first.kill()  # down before the reminder is due (in ~4 s)
+    due = starts - timedelta(minutes=1)
+    # The one sleep: wall-clock time must pass while no bot runs; nothing to wait on.
+    time.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds() + 1))
+    with ConsoleBot(config) as second:
+        assert "⏰ Reminder: call #1 “Council”" in second.expect(r"⏰[^\n]*\n", timeout=15)
+        second.send("!call list")
+        rest = second.expect(r"#1 Council[^\n]*\n")
+        assert "⏰" not in rest
+    with ConsoleBot(config) as third:
+        third.send("!coops")
+        assert "⏰" not in third.expect(r"IT-Kollektiv[^\n]*\n")

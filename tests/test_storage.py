@@ -1,0 +1,398 @@
+"""bot.storage on a real database: a temp SQLite file, and PostgreSQL when it is installed.
+
+The PostgreSQL cluster is a throw-away one (initdb in a temp dir, loopback, a
+free port), started once per session; each test gets a fresh database in it.
+"""
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import StatementError
+
+from bot.errors import ConfigError, StorageError
+from bot.storage import CallStatus, RecordNotFound, Store, Unit, UserPrefs
+from bot.storage.schema import metadata
+
+NOW = datetime(2025, 3, 30, 12, 0, tzinfo=UTC)
+OUR_TABLES = {"users", "channels", "calls", "reminders", "inbox", "outbox", "cursors"}
+
+
+# --- a throw-away PostgreSQL cluster ---------------------------------------------------------
+
+def _pg_bindir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found and shutil.which("initdb"):
+        return Path(found).resolve().parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """Base URL of a PostgreSQL server that lives as long as the test session."""
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed: no pg_ctl/initdb on PATH or in /usr/lib/postgresql/*/bin")
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed: pip install 'psycopg[binary]'")
+    as_user: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="coopbot-pg-"))
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run initdb as")
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", _free_port()
+
+    def run(*args: str) -> None:
+        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
+
+    try:
+        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "-t", "60", "start")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        if (data / "postmaster.pid").exists():
+            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_database_numbers = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'coopbot.db'}"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    import psycopg
+
+    name = f"coopbot_test_{os.getpid()}_{next(_database_numbers)}"
+    admin = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{server}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    store = Store(db_url)
+    store.migrate()
+    yield store
+    store.close()
+
+
+def add_call(u: Unit, starts_at: datetime = NOW + timedelta(days=1), title: str = "monthly sync") -> int:
+    return u.calls.add(
+        title=title,
+        starts_at=starts_at,
+        duration_minutes=60,
+        coops=["Mondragón", "Suma"],
+        created_by="ana",
+        platform="mattermost",
+        channel_id="town-square",
+        now=NOW,
+    ).id
+
+
+# --- schema and migrations -------------------------------------------------------------------
+
+def test_migrating_twice_changes_nothing_and_keeps_data(store: Store) -> None:
+    with store.unit() as u:
+        u.cursors.set("mattermost.seq", "41")
+    store.migrate()
+    with store.unit() as u:
+        assert u.cursors.get("mattermost.seq") == "41"
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert OUR_TABLES <= set(inspect(conn).get_table_names())
+
+
+def test_migrations_build_exactly_the_schema_the_repositories_use(store: Store) -> None:
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_sqlite_file_is_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'coopbot.db'}")
+    with store.engine.connect() as conn:
+        pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                   for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")}
+    assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 10_000}
+    store.close()
+
+
+def test_an_unsupported_database_url_is_refused_before_connecting() -> None:
+    with pytest.raises(ConfigError, match="unsupported database 'mysql'"):
+        Store("mysql://coop@localhost/coopbot")
+
+
+# --- units -----------------------------------------------------------------------------------
+
+def test_a_unit_that_raises_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.unit() as u:
+        u.cursors.set("discourse.last_post", "7")
+        raise RuntimeError("handler failed")
+    with store.unit() as u:
+        assert u.cursors.get("discourse.last_post") is None
+
+
+def test_a_database_failure_is_a_storage_error(store: Store) -> None:
+    with pytest.raises(StorageError, match="Integrity|CheckViolation|constraint"), store.unit() as u:
+        u.calls.add(title="x", starts_at=NOW, duration_minutes=0, coops=[], created_by="ana",
+                    platform="mattermost", channel_id="c", now=NOW)
+
+
+def test_a_naive_datetime_is_refused(store: Store) -> None:
+    with pytest.raises(StatementError, match="naive datetime"), store.unit() as u:
+        u.inbox.claim("mattermost", "m1", datetime(2025, 3, 30, 12, 0))
+
+
+# --- users, channels, cursors ----------------------------------------------------------------
+
+def test_datetimes_come_back_as_aware_utc_whatever_zone_went_in(store: Store) -> None:
+    buenos_aires = timezone(timedelta(hours=-3))
+    starts_at = datetime(2025, 4, 1, 10, 30, 15, 123456, tzinfo=buenos_aires)
+    with store.unit() as u:
+        call_id = add_call(u, starts_at=starts_at)
+        u.users.set_zone("mattermost", "ana", "America/Argentina/Buenos_Aires", starts_at)
+    with store.unit() as u:
+        call, prefs = u.calls.get(call_id), u.users.get("mattermost", "ana")
+    assert call is not None and prefs is not None
+    assert call.starts_at == starts_at and call.starts_at.tzinfo is UTC
+    assert call.starts_at.hour == 13 and call.starts_at.microsecond == 123456
+    assert prefs.updated_at == starts_at and prefs.updated_at.tzinfo is UTC
+
+
+def test_member_zone_and_language_are_remembered_separately(store: Store) -> None:
+    with store.unit() as u:
+        assert u.users.get("mattermost", "ana") is None
+        u.users.set_zone("mattermost", "ana", "GMT-3", NOW)
+        prefs = u.users.set_lang("mattermost", "ana", "es", NOW + timedelta(minutes=1))
+    assert (prefs.zone, prefs.lang, prefs.updated_at) == ("GMT-3", "es", NOW + timedelta(minutes=1))
+    with store.unit() as u:
+        u.users.set_zone("mattermost", "ana", None, NOW)
+        assert u.users.get("mattermost", "ana") == UserPrefs("mattermost", "ana", None, "es", NOW)
+        assert u.users.get("discourse", "ana") is None
+
+
+def test_channel_language(store: Store) -> None:
+    with store.unit() as u:
+        assert u.channels.get_lang("mattermost", "town-square") is None
+        u.channels.set_lang("mattermost", "town-square", "pt")
+        u.channels.set_lang("mattermost", "town-square", "es")
+    with store.unit() as u:
+        assert u.channels.get_lang("mattermost", "town-square") == "es"
+
+
+def test_cursor_set_overwrites(store: Store) -> None:
+    with store.unit() as u:
+        assert u.cursors.get("mattermost.seq") is None
+        u.cursors.set("mattermost.seq", "1")
+        u.cursors.set("mattermost.seq", "2")
+    with store.unit() as u:
+        assert u.cursors.get("mattermost.seq") == "2"
+
+
+# --- calls -----------------------------------------------------------------------------------
+
+def test_upcoming_lists_scheduled_future_calls_soonest_first(store: Store) -> None:
+    with store.unit() as u:
+        past = add_call(u, NOW - timedelta(hours=1), "past")
+        later = add_call(u, NOW + timedelta(days=2), "later")
+        soon = add_call(u, NOW + timedelta(hours=1), "soon")
+        cancelled = add_call(u, NOW + timedelta(hours=2), "cancelled")
+        u.calls.cancel(cancelled, NOW)
+    with store.unit() as u:
+        assert [c.id for c in u.calls.upcoming(NOW, 10)] == [soon, later]
+        assert [c.id for c in u.calls.upcoming(NOW, 1)] == [soon]
+        assert u.calls.get(past) is not None and u.calls.get(12345) is None
+        call = u.calls.get(soon)
+    assert call is not None
+    assert call.coops == ("Mondragón", "Suma") and call.status is CallStatus.SCHEDULED
+
+
+def test_moving_and_cancelling_a_call(store: Store) -> None:
+    later = NOW + timedelta(hours=5)
+    with store.unit() as u:
+        call_id = add_call(u)
+        moved = u.calls.move(call_id, later, NOW + timedelta(minutes=1))
+        cancelled = u.calls.cancel(call_id, NOW + timedelta(minutes=2))
+    assert (moved.starts_at, moved.updated_at, moved.created_at) == (later, NOW + timedelta(minutes=1), NOW)
+    assert cancelled.status is CallStatus.CANCELLED and cancelled.starts_at == later
+
+
+def test_moving_an_unknown_call_raises_record_not_found(store: Store) -> None:
+    with pytest.raises(RecordNotFound) as caught, store.unit() as u:
+        u.calls.move(404, NOW, NOW)
+    assert (caught.value.table, caught.value.key) == ("calls", 404)
+    with pytest.raises(RecordNotFound), store.unit() as u:
+        u.calls.cancel(404, NOW)
+
+
+def test_cancelling_a_call_drops_its_unfired_reminders_and_keeps_fired_ones(store: Store) -> None:
+    with store.unit() as u:
+        call_id = add_call(u)
+        early, late = u.reminders.replace_for_call(call_id, [(60, NOW), (10, NOW + timedelta(minutes=50))])
+        assert u.reminders.claim(early.id, NOW) is not None
+        u.calls.cancel(call_id, NOW)
+        assert [r.id for r in u.reminders.for_call(call_id)] == [early.id]
+        assert u.reminders.pending() == []
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+def test_replacing_reminders_keeps_unchanged_ones_and_renews_moved_ones(store: Store) -> None:
+    start = NOW + timedelta(days=1)
+    with store.unit() as u:
+        call_id = add_call(u, start)
+        day, hour = u.reminders.replace_for_call(call_id, [(1440, NOW), (60, start - timedelta(hours=1))])
+        u.reminders.claim(day.id, NOW)
+        # Same plan again: nothing changes, the fired reminder stays fired.
+        again = u.reminders.replace_for_call(call_id, [(1440, NOW), (60, start - timedelta(hours=1))])
+        assert [(r.id, r.fired_at) for r in again] == [(day.id, NOW), (hour.id, None)]
+        # The call moves two hours later: both are due anew, under new ids; 10 min is added.
+        moved = start + timedelta(hours=2)
+        plan = [(1440, moved - timedelta(days=1)), (60, moved - timedelta(hours=1)), (10, moved - timedelta(minutes=10))]
+        renewed = u.reminders.replace_for_call(call_id, plan)
+        assert [(r.offset_minutes, r.due_at, r.fired_at) for r in renewed] == [(o, at, None) for o, at in plan]
+        assert min(r.id for r in renewed) > hour.id  # ids are never handed out twice
+        # Dropping offsets deletes the unfired ones.
+        assert [r.offset_minutes for r in u.reminders.replace_for_call(call_id, [(10, plan[2][1])])] == [10]
+        assert [r.offset_minutes for r in u.reminders.for_call(call_id)] == [10]
+
+
+def test_replacing_reminders_with_a_repeated_offset_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="repeat"), store.unit() as u:
+        u.reminders.replace_for_call(add_call(u), [(10, NOW), (10, NOW)])
+
+
+def test_a_reminder_is_claimed_once(store: Store) -> None:
+    with store.unit() as u:
+        (reminder,) = u.reminders.replace_for_call(add_call(u), [(10, NOW)])
+        assert [r.id for r in u.reminders.pending()] == [reminder.id]
+    with store.unit() as u:
+        claimed = u.reminders.claim(reminder.id, NOW + timedelta(seconds=1))
+        assert claimed is not None and claimed.fired_at == NOW + timedelta(seconds=1)
+    with store.unit() as u:
+        assert u.reminders.claim(reminder.id, NOW + timedelta(seconds=2)) is None
+        assert u.reminders.claim(999_999, NOW) is None
+        assert u.reminders.pending() == []
+
+
+def test_two_stores_racing_claim_each_reminder_exactly_once(store: Store, db_url: str) -> None:
+    with store.unit() as u:
+        call_id = add_call(u)
+        ids = [r.id for r in u.reminders.replace_for_call(call_id, [(m, NOW) for m in range(1, 31)])]
+    other = Store(db_url)
+    contenders = [store, other, store, other]
+    start = threading.Barrier(len(contenders))
+    wins: list[int] = []
+    errors: list[BaseException] = []
+
+    def contend(s: Store) -> None:
+        try:
+            start.wait(timeout=10)
+            for reminder_id in ids:
+                with s.unit() as u:
+                    if u.reminders.claim(reminder_id, NOW) is not None:
+                        wins.append(reminder_id)
+        except BaseException as err:  # reported below, after every thread has ended
+            errors.append(err)
+
+    threads = [threading.Thread(target=contend, args=(s,)) for s in contenders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    other.close()
+    assert errors == [] and not any(t.is_alive() for t in threads)
+    assert sorted(wins) == ids
+
+
+# --- inbox -----------------------------------------------------------------------------------
+
+def test_a_message_is_claimed_once_and_the_unit_still_commits(store: Store) -> None:
+    with store.unit() as u:
+        assert u.inbox.claim("mattermost", "post-1", NOW) is True
+        assert u.inbox.claim("mattermost", "post-1", NOW) is False
+        assert u.inbox.claim("discourse", "post-1", NOW) is True
+        u.cursors.set("mattermost.seq", "9")
+    with store.unit() as u:
+        assert u.cursors.get("mattermost.seq") == "9"
+        assert u.inbox.claim("mattermost", "post-1", NOW) is False
+
+
+def test_a_claim_rolled_back_with_its_unit_can_be_made_again(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.unit() as u:
+        assert u.inbox.claim("mattermost", "post-1", NOW)
+        raise RuntimeError("handler failed")
+    with store.unit() as u:
+        assert u.inbox.claim("mattermost", "post-1", NOW) is True
+
+
+def test_pruning_the_inbox_forgets_old_messages(store: Store) -> None:
+    with store.unit() as u:
+        u.inbox.claim("mattermost", "old", NOW - timedelta(days=8))
+        u.inbox.claim("mattermost", "new", NOW)
+        assert u.inbox.prune(NOW - timedelta(days=7)) == 1
+        assert u.inbox.claim("mattermost", "old", NOW) is True
+        assert u.inbox.claim("mattermost", "new", NOW) is False
+
+
+# --- outbox ----------------------------------------------------------------------------------
+
+def test_outbox_hands_out_due_items_oldest_first_and_retries_failures_later(store: Store) -> None:
+    with store.unit() as u:
+        first = u.outbox.enqueue(platform="mattermost", channel_id="c", thread_id="t", text="1", now=NOW)
+        u.outbox.enqueue(platform="discourse", channel_id="c", thread_id=None, text="elsewhere", now=NOW)
+        second = u.outbox.enqueue(platform="mattermost", channel_id="c", thread_id=None, text="2", now=NOW)
+        third = u.outbox.enqueue(platform="mattermost", channel_id="c", thread_id=None, text="3",
+                                 now=NOW + timedelta(seconds=5))
+    assert (first.attempts, first.next_attempt_at, first.sent_at, first.thread_id) == (0, NOW, None, "t")
+    with store.unit() as u:
+        assert [i.id for i in u.outbox.due("mattermost", NOW, 10)] == [first.id, second.id]
+        assert [i.id for i in u.outbox.due("mattermost", NOW + timedelta(seconds=5), 1)] == [first.id]
+        u.outbox.mark_failed(first.id, NOW, NOW + timedelta(seconds=30), "503 from server")
+        u.outbox.mark_sent(second.id, NOW)
+    with store.unit() as u:
+        assert [i.id for i in u.outbox.due("mattermost", NOW + timedelta(seconds=10), 10)] == [third.id]
+        retried = u.outbox.due("mattermost", NOW + timedelta(seconds=30), 10)
+        assert [i.id for i in retried] == [first.id, third.id]
+        assert (retried[0].attempts, retried[0].last_error) == (1, "503 from server")
+        u.outbox.mark_failed(first.id, NOW + timedelta(seconds=40), NOW, "timeout")  # never due in the past
+        assert u.outbox.due("mattermost", NOW + timedelta(seconds=39), 10)[0].id == third.id
+        assert u.outbox.prune(NOW + timedelta(seconds=1)) == 1
+
+
+def test_marking_an_unknown_outbox_item_raises_record_not_found(store: Store) -> None:
+    with pytest.raises(RecordNotFound), store.unit() as u:
+        u.outbox.mark_sent(404, NOW)
