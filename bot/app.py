@@ -12,7 +12,7 @@ import importlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.base import Adapter
 from bot.commands import Registry, discover
@@ -23,10 +23,12 @@ from bot.i18n import Catalogue
 from bot.messages import Incoming, Outgoing
 from bot.router import Router
 from bot.scheduler import Scheduler
-from bot.server import Metrics, Server
 from bot.storage import Store
 from bot.zones import CoopZone, ResolvedZone, ZoneResolver
 from config.model import Config, mask_url
+
+if TYPE_CHECKING:
+    from bot.server import Server
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,11 @@ class App:
         self.delivery = Delivery(self.store, self.adapters, clock)
         router = Router(self.registry, prefix=config.bot.prefix, bot_names=(config.bot.name,))
         self.dispatcher = Dispatcher(self.services, router, self.delivery, self.adapters, self.scheduler)
-        self.metrics = Metrics()
-        self.server = Server(config.server.host, config.server.port, self.metrics) if config.server.enabled else None
+        self.server: Server | None = None
+        if config.server.enabled:  # imported only when used: aiohttp is a fifth of the start-up time
+            from bot.server import Metrics, Server
+
+            self.server = Server(config.server.host, config.server.port, Metrics())
         self._stopped = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -88,6 +93,7 @@ class App:
         for kind in self.registry.jobs:
             self.scheduler.register(kind, self._job_runner(kind))
         await self.scheduler.start()
+        self._recover_jobs()
         self._tasks.append(asyncio.create_task(self.delivery.run()))
         if self.server is not None:
             for adapter in self.adapters.values():
@@ -99,6 +105,23 @@ class App:
             await adapter.start(self.dispatcher.handle)
         await self.delivery.retry_due()  # replies queued before a restart go out now
         log.info("coopbot ready: adapters=%s storage=%s", ",".join(self.adapters), mask_url(self.config.storage.url))
+
+    def _recover_jobs(self) -> None:
+        """Re-plan jobs the features' tables want but the scheduler lacks; too late ones are logged."""
+        now = self.clock()
+        grace = self.config.reminders.misfire_grace
+        known = {job_id for job_id, _ in self.scheduler.jobs()}
+        with self.store.unit() as unit:
+            wanted = [(spec.kind, planned) for spec in self.registry.jobs.values() if spec.recover
+                      for planned in spec.recover(unit)]
+        for kind, (job_id, run_at, payload) in wanted:
+            if job_id in known:
+                continue
+            if run_at < now - grace:
+                log.warning("job %s was due at %s, more than %s ago: skipped", job_id, run_at.isoformat(), grace)
+                continue
+            log.info("job %s re-planned for %s", job_id, max(run_at, now).isoformat())
+            self.scheduler.run_once(job_id, max(run_at, now), kind, payload)
 
     def _job_runner(self, kind: str) -> Callable[[dict[str, Any]], Any]:
         async def run(payload: dict[str, Any]) -> None:
@@ -145,6 +168,7 @@ class App:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.delivery.flush_sent()
         self.scheduler.shutdown()
         self.store.close()
 

@@ -58,17 +58,23 @@ def command(key: str, *, en: str, es: str, order: int = 100) -> Callable[[F], F]
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A scheduled job's handler: ``func(ctx: JobContext, payload) -> list[Post]``."""
+    """A scheduled job's handler: ``func(ctx: JobContext, payload) -> list[Post]``.
+
+    ``recover(unit)`` lists the jobs that should exist according to the feature's
+    own tables, as (job id, run at, payload); on start the app re-plans any the
+    scheduler lacks (a crash between commit and scheduling, a dropped misfire).
+    """
 
     kind: str
     func: Callable[..., Any]
+    recover: Callable[..., Any] | None = None
 
 
-def job(kind: str) -> Callable[[F], F]:
+def job(kind: str, *, recover: Callable[..., Any] | None = None) -> Callable[[F], F]:
     """Tag ``func`` as the handler of scheduler jobs of ``kind`` (e.g. "reminder")."""
 
     def tag(func: F) -> F:
-        setattr(func, _JOB_ATTRIBUTE, JobSpec(kind=kind, func=func))
+        setattr(func, _JOB_ATTRIBUTE, JobSpec(kind=kind, func=func, recover=recover))
         return func
 
     return tag

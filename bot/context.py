@@ -121,9 +121,6 @@ class JobContext:
     catalogue: Catalogue
     jobs: JobPlan = field(default_factory=JobPlan)
 
-    def lang_for(self, platform: str, channel_id: str) -> str:
-        return self.unit.channels.get_lang(platform, channel_id) or self.config.bot.language
-
     def t(self, lang: str, key: str, **params: Any) -> str:
         return self.catalogue.t(lang, key, **params)
 

@@ -40,6 +40,8 @@ class Delivery:
         self.adapters = adapters
         self.clock = clock
         self._wake = asyncio.Event()
+        self._sent_ids: list[int] = []
+        self._flush_planned = False
 
     def enqueue(self, unit: Unit, platform: str, place: Place, reply: Reply) -> Outgoing:
         adapter = self.adapters[platform]
@@ -84,11 +86,25 @@ class Delivery:
         return True
 
     def mark_sent(self, items: Sequence[Outgoing]) -> None:
-        ids = [i.outbox_id for i in items if i.outbox_id is not None]
+        """Note items as sent; written in one batch right after the current burst of sends.
+
+        Batching keeps a transaction off every reply's path. A crash inside that
+        one loop turn could resend a reply at the next start: at-least-once at
+        the very edge, never a lost reply.
+        """
+        self._sent_ids += [i.outbox_id for i in items if i.outbox_id is not None]
+        if self._sent_ids and not self._flush_planned:
+            self._flush_planned = True
+            asyncio.get_running_loop().call_soon(self.flush_sent)
+
+    def flush_sent(self) -> None:
+        self._flush_planned = False
+        ids, self._sent_ids = self._sent_ids, []
         if ids:
             with self.store.unit() as unit:
+                now = self.clock()
                 for outbox_id in ids:
-                    unit.outbox.mark_sent(outbox_id, self.clock())
+                    unit.outbox.mark_sent(outbox_id, now)
 
     def _failed(self, item: Outgoing, attempts: int, delay: float | None, err: Exception) -> None:
         """Record a failed send; ``delay`` None parks the item for good (the platform refused it)."""
@@ -103,6 +119,7 @@ class Delivery:
 
     async def retry_due(self) -> int:
         """Send every due outbox item once; returns how many went out."""
+        self.flush_sent()  # sent but not yet written down must not look due
         sent = 0
         for platform in self.adapters:
             with self.store.unit() as unit:
@@ -117,9 +134,10 @@ class Delivery:
     async def run(self, interval: float = 1.0) -> None:
         """Retry loop: wakes on a failure or every ``interval`` seconds."""
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
-            except asyncio.TimeoutError:
+            try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
             self._wake.clear()
             try:

@@ -129,13 +129,12 @@ class Dispatcher:
 
     def _language(self, unit: Unit, incoming: Incoming, command_lang: str | None,
                   prefs: UserPrefs | None = None) -> str:
-        """The user's setting, else the channel's, else the command's own language, else the bot's."""
+        """The user's setting, else the channel's (configured), else the command's own language, else the bot's."""
         prefs = prefs or unit.users.get(incoming.platform, incoming.sender.id)
         if prefs is not None and prefs.lang:
             return prefs.lang
-        channel = unit.channels.get_lang(incoming.platform, incoming.place.channel_id)
         configured = self.s.config.channel_language(incoming.platform, incoming.place.channel_name)
-        return channel or configured or command_lang or self.s.config.bot.language
+        return configured or command_lang or self.s.config.bot.language
 
     def _sender_zone(self, incoming: Incoming, prefs: UserPrefs | None) -> ResolvedZone:
         for name in (prefs.zone if prefs else None, incoming.sender.zone):

@@ -10,7 +10,7 @@ from bot.commands import command, job
 from bot.context import Context, JobContext, Post
 from bot.i18n import format_minutes
 from bot.messages import Place, Reply, Target, Text, TimeTable
-from bot.storage import Call
+from bot.storage import Call, Unit
 from bot.timefmt import format_instant
 from bot.timeparse import parse_duration, parse_when
 from handlers.time import zones_for_reading
@@ -111,7 +111,8 @@ def schedule(ctx: Context) -> list[Reply]:
     call = ctx.unit.calls.add(
         title=parsed.title, starts_at=_future(ctx, when.at), duration_minutes=int(duration.total_seconds() // 60),
         coops=list(_coop_names(ctx, parsed.coops)), created_by=ctx.incoming.sender.name,
-        platform=ctx.incoming.platform, channel_id=place.channel_id, thread_id=place.thread_id, now=ctx.now,
+        platform=ctx.incoming.platform, channel_id=place.channel_id, thread_id=place.thread_id,
+        lang=ctx.lang, now=ctx.now,
     )
     offsets = _plan_reminders(ctx, call, ctx.now)
     reminders = ", ".join(format_minutes(m, ctx.lang) for m in offsets) or ctx.t("calls.no_reminders")
@@ -165,7 +166,12 @@ def cancel_call(ctx: Context) -> list[Reply]:
     return [ctx.reply(ctx.t("calls.cancelled", id=call.id, title=call.title), target=Target.ANNOUNCE)]
 
 
-@job("reminder")
+def pending_reminders(unit: Unit) -> list[tuple[str, datetime, dict[str, Any]]]:
+    """Reminder jobs that should exist: one per unfired reminder of a scheduled call."""
+    return [(_job_id(r.id), r.due_at, {"reminder_id": r.id}) for r in unit.reminders.pending()]
+
+
+@job("reminder", recover=pending_reminders)
 def remind(ctx: JobContext, payload: dict[str, Any]) -> list[Post]:
     reminder = ctx.unit.reminders.claim(int(payload["reminder_id"]), ctx.now)
     if reminder is None:
@@ -173,7 +179,7 @@ def remind(ctx: JobContext, payload: dict[str, Any]) -> list[Post]:
     call = ctx.unit.calls.get(reminder.call_id)
     if call is None or call.status != "scheduled":
         return []
-    lang = ctx.lang_for(call.platform, call.channel_id)
+    lang = call.lang or ctx.config.bot.language
     left = max(0, int((call.starts_at - ctx.now).total_seconds() // 60))
     text = ctx.t(lang, "calls.reminder", id=call.id, title=call.title, left=format_minutes(left, lang))
     reply = Reply(parts=(Text(text), _table(ctx, call)), lang=lang)

@@ -25,6 +25,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
 from bot.errors import ConfigError, StorageError
+from bot.storage.migrate import HEAD_REVISION
 from bot.storage import CallStatus, RecordNotFound, Store, Unit, UserPrefs
 from bot.storage.schema import metadata
 
@@ -131,8 +132,17 @@ def test_migrating_twice_changes_nothing_and_keeps_data(store: Store) -> None:
     with store.unit() as u:
         assert u.cursors.get("mattermost.seq") == "41"
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD_REVISION]
         assert OUR_TABLES <= set(inspect(conn).get_table_names())
+
+
+def test_the_head_revision_constant_matches_the_migration_scripts() -> None:
+    from alembic.script import ScriptDirectory
+
+    from bot.storage.migrate import alembic_config
+
+    with Store("sqlite://").engine.connect() as conn:
+        assert ScriptDirectory.from_config(alembic_config(conn)).get_current_head() == HEAD_REVISION
 
 
 def test_migrations_build_exactly_the_schema_the_repositories_use(store: Store) -> None:

@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import IO
+from typing import IO, Any
 
 from bot.adapters.base import OnMessage
 from bot.messages import Incoming, Outgoing, Place, Reply, Sender
@@ -86,6 +86,6 @@ class ConsoleAdapter:
         self._stdout.flush()
 
 
-def create(settings: object, **_: object) -> ConsoleAdapter:
-    """Factory the app calls with the ``adapters.console`` settings."""
-    return ConsoleAdapter(user=getattr(settings, "user", "you"), zone=getattr(settings, "zone", None))
+def create(settings: Any, *, on_eof: Callable[[], None] | None = None, **_: Any) -> ConsoleAdapter:
+    """Factory the app calls with the ``adapters.console`` settings; end of input stops the bot."""
+    return ConsoleAdapter(user=settings.user, zone=settings.zone, on_eof=on_eof)

@@ -46,6 +46,7 @@ class CallRepo:
         platform: str,
         channel_id: str,
         thread_id: str | None = None,
+        lang: str | None = None,
         now: datetime,
     ) -> Call:
         row = self._conn.execute(_ADD, {
@@ -57,6 +58,7 @@ class CallRepo:
             "platform": platform,
             "channel_id": channel_id,
             "thread_id": thread_id,
+            "lang": lang,
             "status": CallStatus.SCHEDULED.value,
             "created_at": now,
             "updated_at": now,

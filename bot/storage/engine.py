@@ -45,7 +45,9 @@ def make_engine(url: str) -> Engine:
             f" use one of {sorted(SUPPORTED_DIALECTS)}"
         ])
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed)
+        # Every use is a whole transaction (engine.begin), so a returned connection
+        # is always clean: skip the pool's extra ROLLBACK on return.
+        engine = create_engine(parsed, pool_reset_on_return=None)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine

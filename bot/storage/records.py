@@ -40,6 +40,7 @@ class Call:
     status: CallStatus
     created_at: datetime
     updated_at: datetime
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ calls = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("lang", String(16)),  # the language it was scheduled in (revision 0002)
     CheckConstraint("status IN ('scheduled', 'cancelled')", name="status"),
     CheckConstraint("duration_minutes > 0", name="duration_positive"),
     Index(None, "status", "starts_at"),
