@@ -91,10 +91,10 @@ class Registry:
     def __init__(self, specs: Iterable[CommandSpec], jobs: Iterable[JobSpec] = ()) -> None:
         self.specs: tuple[CommandSpec, ...] = tuple(sorted(specs, key=lambda s: (s.order, s.key)))
         self.jobs: dict[str, JobSpec] = {}
-        for spec in jobs:
-            if spec.kind in self.jobs:
-                raise ValueError(f"job kind {spec.kind!r} is registered twice")
-            self.jobs[spec.kind] = spec
+        for job_spec in jobs:
+            if job_spec.kind in self.jobs:
+                raise ValueError(f"job kind {job_spec.kind!r} is registered twice")
+            self.jobs[job_spec.kind] = job_spec
         self._by_words: dict[tuple[str, ...], tuple[CommandSpec, str | None]] = {}
         seen_keys: set[str] = set()
         for spec in self.specs:

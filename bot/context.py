@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bot.i18n import Catalogue
     from bot.storage import Unit
     from bot.zones import ResolvedZone, ZoneResolver
-    from config.model import Config, Coop
+    from config.model import Config, CoopSettings
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Context:
     def usage_error(self, key: str = "errors.bad_arguments", **params: Any) -> UsageError:
         return UsageError(key, **params)
 
-    def coops(self) -> tuple[Coop, ...]:
+    def coops(self) -> tuple[CoopSettings, ...]:
         return tuple(self.config.coops)
 
     def coop_zones(self, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:

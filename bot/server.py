@@ -51,8 +51,7 @@ class Server:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # aiohttp exposes no public accessor
-        port = sockets[0].getsockname()[1] if sockets else self.port
+        port = self._runner.addresses[0][1] if self._runner.addresses else self.port  # the real one for port 0
         self.url = f"http://{self.host}:{port}"
         log.info("server listening on %s", self.url)
 

@@ -43,7 +43,7 @@ from bot.zones import (
     ResolvedZone,
     ZoneResolver,
     fold,
-    offset_minutes,
+    parse_offset,
     offset_zone,
 )
 
@@ -84,16 +84,17 @@ class _Token(NamedTuple):
     nums: tuple[int, ...] = ()
 
 
-_LEXICON: tuple[tuple[str, str], ...] = (
-    ("iso", r"(?P<iy>[0-9]{4})[-/](?P<im>[0-9]{1,2})[-/](?P<id>[0-9]{1,2})(?![0-9])(?:t(?=[0-9]))?"),
+_LEXICON: tuple[tuple[str, str], ...] = (  # in order: the first that matches wins
+    ("iso", r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}(?![0-9])(?:t(?=[0-9]))?"),
     ("offset", OFFSET_PATTERN),
-    ("clock", r"(?P<ch>[0-9]{1,2}):(?P<cm>[0-9]{2})(?::(?P<cs>[0-9]{2}))?"),
-    ("slash", r"(?P<sa>[0-9]{1,2})[/-](?P<sb>[0-9]{1,2})(?:[/-](?P<sy>[0-9]{2}|[0-9]{4}))?(?![0-9])"),
+    ("clock", r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"),
+    ("slash", r"[0-9]{1,2}[/-][0-9]{1,2}(?:[/-](?:[0-9]{2}|[0-9]{4}))?(?![0-9])"),
     ("iana", r"[a-z]+(?:/[a-z0-9_+-]+)+"),
-    ("ampm", r"(?P<ap>[ap])\. ?m\.?(?![a-z])"),
+    ("ampm", r"[ap]\. ?m\.?(?![a-z])"),
     ("word", WORD_PATTERN),
     ("number", r"[0-9]+"),
 )
+_DIGITS = re.compile("[0-9]+")
 # Spaces and punctuation only separate tokens; each token takes those after it along.
 _SKIP = r"[\s,.;:()\[\]!?¿¡'’\"“”«»]*"
 _LEADING_SKIP = re.compile(_SKIP)
@@ -120,33 +121,24 @@ def _tokenize(folded: str, original: str) -> list[_Token]:
 def _token(match: re.Match[str], original: str) -> _Token:
     kind = match.lastgroup or ""
     text = match.group(kind)
-    if kind == "iso":
-        return _Token(_Kind.ISO, text, _ints(match, "iy", "im", "id"))
+    if kind == "word":
+        return _Token(_Kind.WORD, text)
+    if kind == "number":
+        return _Token(_Kind.NUMBER, text)
+    if kind == "ampm":
+        return _Token(_Kind.WORD, text[0] + "m")
     if kind == "offset":
-        minutes = offset_minutes(match)
+        minutes = parse_offset(text)
         if minutes is None:
             raise TimeParseError(original)
         return _Token(_Kind.OFFSET, text, (minutes,))
-    if kind == "clock":
-        return _Token(_Kind.CLOCK, text, _ints(match, "ch", "cm", "cs"))
-    if kind == "slash":
-        return _Token(_Kind.SLASH, text, _ints(match, "sa", "sb", "sy"))
     if kind == "iana":
         return _Token(_Kind.IANA, text)
-    if kind == "ampm":
-        return _Token(_Kind.WORD, match.group("ap") + "m")
-    if kind == "word":
-        return _Token(_Kind.WORD, text)
-    return _Token(_Kind.NUMBER, text)
-
-
-def _ints(match: re.Match[str], *groups: str) -> tuple[int, ...]:
-    """The named groups that matched, as numbers; a 2-digit year becomes 20yy."""
-    values = [match.group(g) for g in groups]
-    nums = [int(v) for v in values if v is not None]
-    if groups[-1] == "sy" and values[-1] is not None and len(values[-1]) == 2:
-        nums[-1] += 2000
-    return tuple(nums)
+    numbers = _DIGITS.findall(text)
+    nums = tuple(map(int, numbers))
+    if kind == "slash" and len(numbers) == 3 and len(numbers[2]) == 2:
+        nums = (*nums[:2], 2000 + nums[2])  # 29/11/18
+    return _Token(_Kind.ISO if kind == "iso" else _Kind.SLASH if kind == "slash" else _Kind.CLOCK, text, nums)
 
 
 # --- vocabulary ------------------------------------------------------------------------
@@ -205,7 +197,7 @@ class _Phrases(Generic[_V]):
 
     def match(self, words: tuple[str, ...], pos: int) -> tuple[_V, int] | None:
         """The value and length of the longest phrase at ``words[pos]``, if any."""
-        for phrase, value in self._by_first.get(words[pos], ()):
+        for phrase, value in self._by_first.get(words[pos] if pos < len(words) else "", ()):
             if words[pos:pos + len(phrase)] == phrase:
                 return value, len(phrase)
         return None
@@ -648,8 +640,9 @@ _UNIT_MINUTES: dict[str, int] = {
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes", "minuto", "minutos"), 1),
 }
 _ONE = frozenset({"a", "an", "one", "un", "una", "uno"})
-_HALF_HOUR: tuple[tuple[str, ...], ...] = (("media", "hora"), ("half", "an", "hour"), ("half", "hour"))
-_AND_A_HALF: tuple[tuple[str, ...], ...] = (("y", "media"), ("and", "a", "half"))
+_AND = frozenset({"y", "and"})
+_HALF_HOUR = _words("media hora", "half an hour", "half hour")
+_AND_A_HALF = _words("y media", "and a half")
 _MAX_DURATION = timedelta(days=7)
 
 
@@ -660,7 +653,7 @@ def parse_duration(text: str) -> timedelta:
     Between one second and seven days, else TimeParseError.
     """
     folded = fold(text).strip()
-    words = _duration_tokens(folded, text) if len(folded) <= _MAX_TEXT else None
+    words = _duration_words(folded) if len(folded) <= _MAX_TEXT else None
     minutes = _duration_minutes(words) if words else None
     seconds = round(minutes * 60) if minutes is not None else 0
     if not 0 < seconds <= _MAX_DURATION.total_seconds():
@@ -668,8 +661,9 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _duration_tokens(folded: str, original: str) -> list[str] | None:
-    tokens: list[str] = []
+def _duration_words(folded: str) -> tuple[str, ...] | None:
+    """Numbers and words; "1:30" becomes "1 h 30 m"; None if a character fits no token."""
+    words: list[str] = []
     pos = 0
     while pos < len(folded):
         match = _DURATION_LEXER.match(folded, pos)
@@ -678,42 +672,46 @@ def _duration_tokens(folded: str, original: str) -> list[str] | None:
         pos = match.end()
         if match.lastgroup == "clock":
             hours, minutes = match.group().split(":")
-            tokens += [hours, "h", minutes, "m"]
+            words += [hours, "h", minutes, "m"]
         elif match.lastgroup != "skip":
-            tokens.append(match.group().replace(",", "."))
-    return tokens
+            words.append(match.group().replace(",", "."))
+    return tuple(words)
 
 
-def _duration_minutes(words: list[str]) -> float | None:
-    """Sum "<amount> <unit>" terms, hours then minutes; None if anything is left over."""
-    total, pos, units_left = 0.0, 0, [60, 1]
+def _duration_minutes(words: tuple[str, ...]) -> float | None:
+    """Sum the terms, hours before minutes; None if anything is left over."""
+    total, pos = 0.0, 0
+    units: tuple[int, ...] = (60, 1)  # the units still allowed, in order
     while pos < len(words):
-        if words[pos] in ("y", "and"):
+        half_hour = _HALF_HOUR.length(words, pos)
+        if words[pos] in _AND:
             pos += 1
-            continue
-        half = _duration_phrase(words, pos, _HALF_HOUR)
-        if half and 60 in units_left:
-            total, pos, units_left = total + 30, pos + half, [1]
-            continue
-        amount = _amount(words[pos])
-        unit = _UNIT_MINUTES.get(words[pos + 1]) if pos + 1 < len(words) else None
-        if unit is None and units_left == [1] and pos == len(words) - 1:
-            unit = 1  # "1h30": the bare number after the hours is minutes
-        if amount is None or unit is None or unit not in units_left:
-            return None
-        total += amount * unit
-        pos += 2 if pos + 1 < len(words) else 1
-        units_left = units_left[units_left.index(unit) + 1:]
-        half = _duration_phrase(words, pos, _AND_A_HALF) if unit == 60 and amount.is_integer() else 0
-        total, pos = total + 30 * bool(half), pos + half
+        elif half_hour and 60 in units:
+            total, pos, units = total + 30, pos + half_hour, (1,)
+        else:
+            term = _duration_term(words, pos, units)
+            if term is None:
+                return None
+            minutes, pos, units = term
+            total += minutes
     return total
 
 
-def _duration_phrase(words: list[str], pos: int, phrases: Sequence[tuple[str, ...]]) -> int:
-    for phrase in phrases:
-        if tuple(words[pos:pos + len(phrase)]) == phrase:
-            return len(phrase)
-    return 0
+def _duration_term(
+    words: tuple[str, ...], pos: int, units: tuple[int, ...],
+) -> tuple[float, int, tuple[int, ...]] | None:
+    """"<amount> <unit> [y media]" at pos: its minutes, where it ends, the units still allowed."""
+    amount = _amount(words[pos])
+    if amount is None:
+        return None
+    if pos + 1 == len(words) and units == (1,):  # "1h30": bare minutes after the hours
+        return amount, pos + 1, ()
+    unit = _UNIT_MINUTES.get(words[pos + 1]) if pos + 1 < len(words) else None
+    if unit is None or unit not in units:
+        return None
+    minutes, end = amount * unit, pos + 2
+    half = _AND_A_HALF.length(words, end) if unit == 60 and amount.is_integer() else 0
+    return minutes + 30 * bool(half), end + half, units[units.index(unit) + 1:]
 
 
 def _amount(word: str) -> float | None:

@@ -1,8 +1,8 @@
 """Time zones as people write them: "GMT-3", "hora de Londres", "FACTTIC time", "Europe/Berlin".
 
 Everything here works on *folded* text (``fold``: lower case, no accents, U+2212 minus
-as "-") and on *words* (``name_words``), so "Asunción", "ASUNCION" and "asuncion" are one
-name, and the time parser can hand over the words it has already split.
+as "-") split into words by ``WORD_PATTERN``, the parser's own: "Asunción", "ASUNCION" and
+"asuncion" are one name, and the time parser can hand over the words it has already split.
 
 Abbreviations ("CET", "EST", "ART") are read as the fixed offsets they name, never as the
 region's zone: a member who writes "16:00 CET" in July means UTC+1, whatever Berlin does
@@ -23,12 +23,19 @@ import pytz
 
 from bot.errors import ConfigError
 
+__all__ = ["CoopZone", "PytzZone", "ResolvedZone", "ZoneResolver", "utc_offset_label"]
+# Also used by bot.timeparse, which reads zones inside longer phrases: fold, WORD_PATTERN,
+# OFFSET_PATTERN, parse_offset, offset_zone, ZoneResolver.match / .iana / .longest_phrase.
+
 # What pytz hands out: zones from the database, UTC, or a fixed offset.
 PytzZone: TypeAlias = "pytz.BaseTzInfo | pytz._FixedOffset"
 
 _T = TypeVar("_T")
-MINUS_SIGN = "\u2212"
+_MINUS_SIGN = "\u2212"
 _MAX_OFFSET_MINUTES = 14 * 60
+_MAX_NAME = 200
+# The accents NFKD splits off letters ("í" → "i" + U+0301), in Unicode's combining blocks.
+_COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 # A word: letters, maybe joined by an apostrophe or a hyphen ("o'clock", "it-kollektiv").
 WORD_PATTERN = r"[a-z]+(?:['’-][a-z]+)*"
@@ -38,8 +45,11 @@ _NAME_TEXT = re.compile(r"[a-z'’\- ,.()_]+", re.ASCII)
 
 # "GMT-3", "utc +05:30", "UTC−3:30", "-03:00", "+0530". Without GMT/UTC in front the
 # minutes are required, so a stray "-3" is not an offset.
-OFFSET_PATTERN = r"(?:(?P<prefix>gmt|utc|ut) ?)?(?P<sign>[+-])(?P<hours>[0-9]{1,2})(?::?(?P<minutes>[0-9]{2}))?"
-_OFFSET = re.compile(OFFSET_PATTERN, re.ASCII)
+_OFFSET = re.compile(
+    r"(?:(?P<prefix>gmt|utc|ut) ?)?(?P<sign>[+-])(?P<hours>[0-9]{1,2})(?::?(?P<minutes>[0-9]{2}))?", re.ASCII
+)
+# The same, without its groups, for a lexer to find offsets inside longer text.
+OFFSET_PATTERN = re.sub(r"\(\?P<\w+>", "(?:", _OFFSET.pattern)
 
 
 @dataclass(frozen=True)
@@ -66,29 +76,27 @@ def fold(text: str) -> str:
     """Lower case, accents stripped, U+2212 as "-": the form every table here is keyed by."""
     if text.isascii():
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace(MINUS_SIGN, "-"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace(_MINUS_SIGN, "-"))
+    return _COMBINING_MARKS.sub("", decomposed)
 
 
-def name_words(folded: str) -> tuple[str, ...]:
+def _name_words(folded: str) -> tuple[str, ...]:
     """The words of an already folded name; punctuation and "_" only separate them."""
     return tuple(_WORD.findall(folded))
 
 
 def _key(name: str) -> str:
-    return " ".join(name_words(fold(name)))
+    return " ".join(_name_words(fold(name)))
 
 
 # --- offsets ---------------------------------------------------------------------------
 
 def parse_offset(folded: str) -> int | None:
-    """Minutes east of UTC for a whole offset phrase ("gmt-3" → -180), else None."""
+    """Minutes east of UTC for a whole offset phrase ("gmt-3" → -180); None when it is not
+    one, is out of range, or is bare without minutes ("-3")."""
     match = _OFFSET.fullmatch(folded)
-    return offset_minutes(match) if match else None
-
-
-def offset_minutes(match: re.Match[str]) -> int | None:
-    """Minutes of an ``OFFSET_PATTERN`` match, or None when it is out of range or bare ("-3")."""
+    if match is None:
+        return None
     minutes = match.group("minutes")
     if match.group("prefix") is None and minutes is None:
         return None
@@ -99,9 +107,9 @@ def offset_minutes(match: re.Match[str]) -> int | None:
     return -total if match.group("sign") == "-" else total
 
 
-def format_offset(minutes: int) -> str:
+def _format_offset(minutes: int) -> str:
     """-180 → "UTC−3", 330 → "UTC+5:30", 0 → "UTC+0" (a real minus sign, U+2212)."""
-    sign = MINUS_SIGN if minutes < 0 else "+"
+    sign = _MINUS_SIGN if minutes < 0 else "+"
     hours, mins = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
 
@@ -109,12 +117,12 @@ def format_offset(minutes: int) -> str:
 def utc_offset_label(at_utc: datetime, tz: PytzZone) -> str:
     """The zone's offset at that instant: "UTC+0", "UTC−3", "UTC+5:45"."""
     offset = at_utc.astimezone(tz).utcoffset() or timedelta(0)
-    return format_offset(int(offset.total_seconds()) // 60)
+    return _format_offset(round(offset.total_seconds() / 60))
 
 
 def offset_zone(minutes: int, label: str | None = None) -> ResolvedZone:
     """A fixed offset, labelled "UTC−3" unless a label (an abbreviation) is given."""
-    return ResolvedZone(tz=pytz.FixedOffset(minutes), label=label or format_offset(minutes))
+    return ResolvedZone(tz=pytz.FixedOffset(minutes), label=label or _format_offset(minutes))
 
 
 # --- tables ----------------------------------------------------------------------------
@@ -217,7 +225,9 @@ _PLACES: dict[str, tuple[str, ...]] = {
     "Asia/Dubai": ("Dubai", "Dubái"),
     "Asia/Jerusalem": ("Tel Aviv", "Jerusalem", "Jerusalén"),
     "Africa/Cairo": ("Cairo", "El Cairo", "Egypt", "Egipto"),
-    "Africa/Johannesburg": ("Johannesburg", "Johannesburgo", "Cape Town", "Ciudad del Cabo", "South Africa", "Sudáfrica"),
+    "Africa/Johannesburg": (
+        "Johannesburg", "Johannesburgo", "Cape Town", "Ciudad del Cabo", "South Africa", "Sudáfrica",
+    ),
     "Africa/Nairobi": ("Nairobi", "Kenya", "Kenia"),
     "Africa/Lagos": ("Lagos", "Nigeria"),
 }
@@ -235,7 +245,8 @@ _POSIX_GMT = re.compile(r"etc/gmt[+-][0-9]+")
 # Cities named after other places too: which one is meant can't be told, so none is.
 _AMBIGUOUS_CITIES = frozenset({"cordoba", "valencia", "san jose", "portland", "san juan", "santa cruz"})
 _REGIONS = (
-    "Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/",
+    "Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/",
+    "Pacific/",
 )
 
 
@@ -301,16 +312,17 @@ _BUILTIN: dict[str, _Entry] = _first_spelling(_builtin_entries())
 class ZoneResolver:
     """Reads a zone from what a member wrote; the configured coops' names come first.
 
-    Tables are built once here; ``resolve`` and ``match`` are dictionary lookups.
+    Names are indexed when the module loads and here; ``resolve`` and ``match`` are
+    dictionary lookups, and each zone object is built the first time it is named.
     """
 
     def __init__(self, coops: Sequence[CoopZone]) -> None:
         self._names: dict[str, _Entry] = {**_BUILTIN, **self._coop_entries(coops)}
         self._zones: dict[str, ResolvedZone] = {}  # built on first use: pytz loads zones lazily
-        self.longest_name = max(len(key.split()) for key in self._names)
+        self._longest_name = max(len(key.split()) for key in self._names)
         self._first_words = frozenset(key.split()[0] for key in self._names) | _LEAD_WORDS
         # A zone phrase is at most: lead ("horario de") + name + "time".
-        self.longest_phrase = 2 + self.longest_name + 1
+        self.longest_phrase = 2 + self._longest_name + 1
 
     def _coop_entries(self, coops: Sequence[CoopZone]) -> dict[str, _Entry]:
         entries: dict[str, _Entry] = {}
@@ -321,9 +333,7 @@ class ZoneResolver:
                 problems.append(f"coop {coop.name!r}: unknown time zone {coop.zone!r}")
                 continue
             entry = _Entry(zone, coop.city)
-            for name in (coop.name, coop.city, *coop.aliases):
-                if _key(name):
-                    entries[_key(name)] = entry
+            entries |= {key: entry for key in map(_key, (coop.name, coop.city, *coop.aliases)) if key}
         if problems:
             raise ConfigError(problems)
         return entries
@@ -343,7 +353,7 @@ class ZoneResolver:
     def resolve(self, text: str) -> ResolvedZone | None:
         """The zone a whole phrase names, or None: "GMT-3", "Europe/London", "hora de Londres"."""
         folded = fold(text).strip()
-        if not folded or len(folded) > 200:
+        if not folded or len(folded) > _MAX_NAME:
             return None
         offset = parse_offset(folded.replace(" ", ""))
         if offset is not None:
@@ -352,7 +362,7 @@ class ZoneResolver:
             return self.iana(folded)
         if not _NAME_TEXT.fullmatch(folded):
             return None
-        words = name_words(folded)
+        words = _name_words(folded)
         for zone, used in self.match(words):
             if used == len(words):
                 return zone
@@ -379,7 +389,7 @@ class ZoneResolver:
         found: list[tuple[ResolvedZone, int]] = []
         leads = [len(lead) for lead in _LEADS if _starts(words, 0, lead)] if words[0] in _LEAD_WORDS else []
         for lead in (0, *leads):
-            for size in range(min(self.longest_name, len(words) - lead), 0, -1):
+            for size in range(min(self._longest_name, len(words) - lead), 0, -1):
                 zone = self._named(" ".join(words[lead:lead + size]))
                 if zone is None:
                     continue

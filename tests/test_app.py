@@ -116,3 +116,24 @@ async def test_a_reminder_without_a_job_is_recovered_on_start(config: Config) ->
             await chat.next_text(timeout=0.5)
     finally:
         await app.stop()
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+async def test_every_example_in_help_works_as_written(config: Config, lang: str) -> None:
+    chat = RecordingAdapter()
+    app = App(config, adapters={"console": chat})
+    await app.start()
+    try:
+        for _ in range(3):  # calls #1–#3, which the examples show, move and cancel
+            await chat.say('!call schedule "Seed" 29 Nov 2099 19:00 UTC')
+            await chat.next_text()
+            await chat.next_text()
+        for spec in app.registry.specs:
+            example = app.services.catalogue.t(lang, f"commands.{spec.key}.example")
+            await chat.say("!" + example)
+            text = await chat.next_text()
+            assert not any(word in text for word in ("Usage:", "Uso:", "incident", "incidente")), (example, text)
+            while not chat.sent.empty():
+                chat.sent.get_nowait()
+    finally:
+        await app.stop()

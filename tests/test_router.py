@@ -4,10 +4,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.commands import CommandSpec, Registry, command, discover, specs_in
 from bot.messages import Incoming, Place, Sender
 from bot.router import Invocation, Router, Unknown
+from handlers.calls import ScheduleArgs, parse_schedule_args
 
 
 def _incoming(text: str, *, direct: bool = False) -> Incoming:
@@ -108,3 +111,24 @@ def test_specs_in_finds_only_tagged_functions() -> None:
     import handlers.time as module
 
     assert [s.key for s in specs_in(module)] == ["time"]
+
+
+@given(st.text(max_size=200))
+def test_routing_any_text_never_raises(text: str) -> None:
+    router = Router(discover(), prefix="!", bot_names=("coopbot",))
+    routed = router.route(_incoming(text, direct=True))
+    assert routed is None or isinstance(routed, (Invocation, Unknown))
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120))
+def test_schedule_arguments_parse_or_refuse_without_raising(text: str) -> None:
+    parsed = parse_schedule_args(text)
+    assert parsed is None or (parsed.title and parsed.when)
+
+
+def test_schedule_arguments_read_title_time_duration_and_coops() -> None:
+    parsed = parse_schedule_args('"Hola CoTech" jueves 29 de noviembre a las 16 por 1 hora con CoTech y FACTTIC')
+    assert parsed == ScheduleArgs(title="Hola CoTech", when="jueves 29 de noviembre a las 16",
+                                  duration="1 hora", coops=("CoTech", "FACTTIC"))
+    assert parse_schedule_args("“Council” 7pm GMT").title == "Council"  # type: ignore[union-attr]
+    assert parse_schedule_args('"No time"') is None

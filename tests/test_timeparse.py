@@ -129,7 +129,7 @@ def test_buenos_aires_member_sees_call_in_gmt_minus_3() -> None:
     assert when.at.astimezone(zone("Berlin").tz).strftime("%H:%M") == "20:00"
 
 
-def test_the_phrase_s_zone_is_reported_else_the_sender_s() -> None:
+def test_the_zone_named_in_the_phrase_is_reported_else_the_senders() -> None:
     assert read("7pm GMT").zone.label == "GMT"
     assert read("16:00 FACTTIC time").zone.label == "Buenos Aires"
     assert read("7pm", "Berlin").zone.label == "Berlin"
@@ -155,6 +155,11 @@ def test_a_date_without_a_time_means_the_start_of_that_local_day(phrase: str, se
 def test_a_time_without_a_date_says_so() -> None:
     when = read("7pm")
     assert (when.has_date, when.has_time) == (False, True)
+
+
+def test_now_must_be_aware_because_the_engine_never_guesses_its_zone() -> None:
+    with pytest.raises(ValueError):
+        parse_when("7pm", now=NOW.replace(tzinfo=None), zone=zone("London"), resolver=RESOLVER)
 
 
 def test_tuesday_said_on_a_tuesday_without_a_time_could_be_today_or_next_week() -> None:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bot.messages import Incoming, Outgoing, Place, Reply
 
-OnMessage = Callable[[Incoming], Awaitable[None]]
+OnMessage = Callable[[Incoming], Awaitable[object]]
 
 
 class Adapter(Protocol):

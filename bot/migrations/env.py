@@ -9,19 +9,14 @@ Autogenerate compares only our own tables: other tables in the same database
 """
 from __future__ import annotations
 
-from typing import Literal
+
 
 from alembic import context
 from sqlalchemy import Connection
 
 from bot.storage.schema import metadata
 
-_NameType = Literal[
-    "schema", "table", "column", "index", "unique_constraint", "foreign_key_constraint"
-]
-
-
-def _ours(name: str | None, type_: _NameType, parent_names: object) -> bool:
+def _ours(name: str | None, type_: str, parent_names: object) -> bool:
     return type_ != "table" or name in metadata.tables
 
 
