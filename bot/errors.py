@@ -3,7 +3,7 @@
     CoopbotError
     ├── UserError            expected, user-facing; carries a catalogue key + params
     │   ├── UsageError       a command was called wrongly; the router adds the usage
-    │   ├── TimeParseError   a time or zone phrase could not be read
+    │   │   └── TimeParseError   a time or zone phrase could not be read
     │   ├── AmbiguousTimeError / NonExistentTimeError   DST overlap / gap: both readings
     │   └── PermissionDenied
     ├── ConfigError          the configuration is wrong; lists every problem
@@ -46,7 +46,7 @@ class PermissionDenied(UserError):
     """The sender may not run this command here."""
 
 
-class TimeParseError(UserError):
+class TimeParseError(UsageError):
     """A time, date, duration or zone phrase could not be understood."""
 
     def __init__(self, text: str, key: str = "time.unreadable", **params: Any) -> None:

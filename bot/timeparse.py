@@ -559,7 +559,7 @@ class _When:
         else:
             return today if self._ahead(today) else today + timedelta(days=1)
         if weekday is not None and found.weekday() != weekday.index:
-            raise TimeParseError(self.text)  # "Friday 29 Nov 2018" was a Thursday
+            raise TimeParseError(self.text, key="time.weekday_mismatch")  # "Friday 29 Nov 2018" was a Thursday
         return found
 
     def _calendar_day(self, spec: _Date) -> date:
@@ -607,7 +607,7 @@ class _When:
         if offset is not None:
             stated = (wall - timedelta(minutes=offset)).replace(tzinfo=_UTC)
             if stated not in readings:
-                raise TimeParseError(self.text)  # "16:00 London (UTC−3)" contradicts itself
+                raise TimeParseError(self.text, key="time.offset_mismatch")  # "16:00 London (UTC−3)"
             return stated
         if len(readings) > 1:
             raise AmbiguousTimeError(self.text, readings=readings)
@@ -657,7 +657,7 @@ def parse_duration(text: str) -> timedelta:
     minutes = _duration_minutes(words) if words else None
     seconds = round(minutes * 60) if minutes is not None else 0
     if not 0 < seconds <= _MAX_DURATION.total_seconds():
-        raise TimeParseError(text)
+        raise TimeParseError(text, key="time.bad_duration")
     return timedelta(seconds=seconds)
 
 

@@ -90,3 +90,17 @@ def test_a_reminder_due_while_the_bot_was_down_fires_once_after_restart(tmp_path
     with ConsoleBot(config) as third:
         third.send("!coops")
         assert "⏰" not in third.expect(r"IT-Kollektiv[^\n]*\n")
+
+
+def test_a_weekday_that_contradicts_the_date_is_named_not_guessed(bot: ConsoleBot) -> None:
+    out = bot.ask("!time Friday 29 Nov 2018 7pm GMT", r"Example: [^\n]*\n")
+    assert "does not fall on that date" in out
+    out = bot.ask('!call schedule "X" 7pm GMT on 29 Nov 2030 for forever', r"Example: [^\n]*\n")
+    assert "length of time" in out
+
+
+def test_clock_changes_are_reported_with_both_readings(bot: ConsoleBot) -> None:
+    twice = bot.ask("!time 01:30 on 25 Oct 2026 London", r"happens twice.*?Reading 2:.*?Ann Arbor[^\n]*\n")
+    assert "01:30  UTC+1" in twice and "01:30  UTC+0" in twice  # London's two readings
+    gap = bot.ask("!time 01:30 on 29 Mar 2026 London", r"does not exist.*?Reading 2:.*?Ann Arbor[^\n]*\n")
+    assert "00:30  UTC+0" in gap and "02:30  UTC+1" in gap  # 01:30 read with the offset before and after
