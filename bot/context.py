@@ -81,23 +81,18 @@ class Context:
         return tuple(self.config.coops)
 
     def coop_zones(self, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:
-        return coop_zones(self.config, self.zones, names)
+        return coop_zones(self.zones, names)
 
     def time_table(self, at: datetime, zones: tuple[ResolvedZone, ...], minutes: int | None = None) -> TimeTable:
         return TimeTable(at=at, zones=zones, duration_minutes=minutes)
 
 
-def coop_zones(config: Config, resolver: ZoneResolver, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:
+def coop_zones(resolver: ZoneResolver, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:
     """Zones of the named coops (all of them by default), one per distinct zone, labelled by city."""
-    from bot.zones import ResolvedZone
-
     seen: dict[str, ResolvedZone] = {}
-    for coop in config.coops:
-        if names is not None and coop.name not in names:
-            continue
-        resolved = resolver.resolve(coop.zone)
-        if resolved is not None and coop.zone not in seen:
-            seen[coop.zone] = ResolvedZone(tz=resolved.tz, label=coop.city or coop.name)
+    for name, zone in resolver.coops:
+        if names is None or name in names:
+            seen.setdefault(str(zone.tz), zone)
     return tuple(seen.values())
 
 
@@ -125,4 +120,4 @@ class JobContext:
         return self.catalogue.t(lang, key, **params)
 
     def coop_zones(self, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:
-        return coop_zones(self.config, self.zones, names)
+        return coop_zones(self.zones, names)

@@ -165,7 +165,7 @@ class Dispatcher:
         readings = getattr(err, "readings", ())
         for number, reading in enumerate(readings, 1):
             parts.append(Text(t(lang, "time.reading", n=number)))
-            parts.append(TimeTable(at=reading, zones=coop_zones(self.s.config, self.s.zones)))
+            parts.append(TimeTable(at=reading, zones=coop_zones(self.s.zones)))
         if isinstance(err, UsageError) and not readings:  # with readings, the choice is the help
             parts.append(Text(usage_text(self.s.catalogue, spec, lang, self.s.config.bot.prefix)))
         return Reply(parts=tuple(parts), lang=lang, ephemeral=True)

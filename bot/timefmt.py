@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 from babel import Locale
@@ -38,13 +38,20 @@ def _locale(lang: str) -> Locale:
     return Locale.parse(lang)
 
 
+@lru_cache(maxsize=4096)
+def _day(day: date, lang: str) -> tuple[str, str]:
+    """Weekday and date words for a local day; cached, since Babel's formatting is the slow part."""
+    locale = _locale(lang)
+    return format_date(day, "EEE", locale=locale), format_date(day, "d MMM y", locale=locale)
+
+
 def _row(at_utc: datetime, zone: ResolvedZone, lang: str) -> ZoneRow:
     local = at_utc.astimezone(zone.tz)
-    locale = _locale(lang)
+    weekday, day = _day(local.date(), lang)
     return ZoneRow(
         label=zone.label,
-        weekday=format_date(local.date(), "EEE", locale=locale),
-        date=format_date(local.date(), "d MMM y", locale=locale),
+        weekday=weekday,
+        date=day,
         time=f"{local:%H:%M}",
         offset=utc_offset_label(at_utc, zone.tz),
     )

@@ -319,6 +319,9 @@ class ZoneResolver:
     def __init__(self, coops: Sequence[CoopZone]) -> None:
         self._names: dict[str, _Entry] = {**_BUILTIN, **self._coop_entries(coops)}
         self._zones: dict[str, ResolvedZone] = {}  # built on first use: pytz loads zones lazily
+        self.coops: tuple[tuple[str, ResolvedZone], ...] = tuple(
+            (coop.name, self._names[_key(coop.name)].resolve()) for coop in coops if _key(coop.name) in self._names
+        )  # each coop's zone, labelled by its city, worked out once
         self._longest_name = max(len(key.split()) for key in self._names)
         self._first_words = frozenset(key.split()[0] for key in self._names) | _LEAD_WORDS
         # A zone phrase is at most: lead ("horario de") + name + "time".

@@ -104,3 +104,18 @@ def test_clock_changes_are_reported_with_both_readings(bot: ConsoleBot) -> None:
     assert "01:30  UTC+1" in twice and "01:30  UTC+0" in twice  # London's two readings
     gap = bot.ask("!time 01:30 on 29 Mar 2026 London", r"does not exist.*?Reading 2:.*?Ann Arbor[^\n]*\n")
     assert "00:30  UTC+0" in gap and "02:30  UTC+1" in gap  # 01:30 read with the offset before and after
+
+
+def test_a_facttic_member_works_entirely_in_spanish(bot: ConsoleBot) -> None:
+    assert "hora de Argentina" not in bot.ask("!zona fijar hora de Argentina", r"Listo[^\n]*\n")
+    assert "según" not in bot.ask("!zona", r"Cambiala[^\n]*\n")
+    out = bot.ask('!llamada agendar "Saludo a CoTech" 29/11/2030 a las 16 por 1 hora con CoTech, FACTTIC',
+                  r"📅 Llamada #1.*?\n\n")
+    assert "Recordatorios: 1 día, 15 minutos antes." in out
+    assert "vie 29 nov 2030" in out and "19:00" in out and "16:00" in out
+    assert "#1 Saludo a CoTech" in bot.ask("!llamada lista", r"#1 [^\n]*\n")
+    assert "pasó a" in bot.ask("!llamada mover 1 30/11/2030 a las 7 de la tarde", r"pasó a:.*?\n\n")
+    assert "cancelada" in bot.ask("!llamada cancelar 1", r"cancelada[^\n]*\n")
+    usage = bot.ask("!llamada agendar mañana", r"Ejemplo: [^\n]*\n")
+    assert "Uso: !llamada agendar" in usage
+    assert "!zona fijar" in bot.ask("!ayuda", r"Escribí !ayuda[^\n]*\n")
