@@ -11,7 +11,7 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from bot.adapters.base import Adapter
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+KEEP = timedelta(days=30)
+HOUSEKEEPING_SECONDS = 6 * 3600
 
 
 def utc_now() -> datetime:
@@ -95,6 +98,7 @@ class App:
         await self.scheduler.start()
         self._recover_jobs()
         self._tasks.append(asyncio.create_task(self.delivery.run()))
+        self._tasks.append(asyncio.create_task(self._housekeeping()))
         if self.server is not None:
             for adapter in self.adapters.values():
                 routes = getattr(adapter, "routes", None)
@@ -105,6 +109,22 @@ class App:
             await adapter.start(self.dispatcher.handle)
         await self.delivery.retry_due()  # replies queued before a restart go out now
         log.info("coopbot ready: adapters=%s storage=%s", ",".join(self.adapters), mask_url(self.config.storage.url))
+
+    def prune(self) -> tuple[int, int]:
+        """Forget handled message ids and sent replies older than ``KEEP``: no platform replays that far."""
+        cutoff = self.clock() - KEEP
+        with self.store.unit() as unit:
+            return unit.inbox.prune(cutoff), unit.outbox.prune(cutoff)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                handled, sent = self.prune()
+                if handled or sent:
+                    log.info("pruned %d handled message ids and %d sent replies", handled, sent)
+            except Exception:  # a failed clean-up must not stop the bot; try again next round
+                log.exception("housekeeping failed")
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
     def _recover_jobs(self) -> None:
         """Re-plan jobs the features' tables want but the scheduler lacks; too late ones are logged."""

@@ -137,3 +137,14 @@ async def test_every_example_in_help_works_as_written(config: Config, lang: str)
                 chat.sent.get_nowait()
     finally:
         await app.stop()
+
+
+async def test_old_message_ids_and_sent_replies_are_pruned_but_recent_ones_kept(
+        bot: tuple[App, RecordingAdapter]) -> None:
+    app, chat = bot
+    await chat.say("!coops", message_id="recent")
+    await chat.next_text()
+    app.delivery.flush_sent()
+    assert app.prune() == (0, 0)
+    app.clock = lambda: datetime.now(timezone.utc) + timedelta(days=31)
+    assert app.prune() == (1, 1)
