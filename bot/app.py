@@ -8,13 +8,14 @@ platform library), and runs until stopped. Lifecycle: ``start`` → ``wait`` →
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.base import Adapter
+from bot.adapters.base import Adapter, Reconnecting
 from bot.commands import Registry, discover
 from bot.context import JobContext
 from bot.delivery import Delivery
@@ -105,7 +106,9 @@ class App:
                 if routes is not None:
                     self.server.add_routes(routes(self.respond, self.config.bot.prefix))
             await self.server.start()
-        for adapter in self.adapters.values():
+        for name, adapter in self.adapters.items():
+            if isinstance(adapter, Reconnecting):
+                adapter.on_reconnect = functools.partial(self.delivery.retry_now, name)
             await adapter.start(self.dispatcher.handle)
         await self.delivery.retry_due()  # replies queued before a restart go out now
         log.info("coopbot ready: adapters=%s storage=%s", ",".join(self.adapters), mask_url(self.config.storage.url))

@@ -4,13 +4,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from bot.errors import ConfigError
 from config.loader import format_problems, load_config, summarize
 from config.model import Config
+
+PROFILE_ENV = "COOPBOT_PROFILE"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,8 +56,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "apscheduler"):  # their INFO lines tell a user nothing
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-    asyncio.run(_run(config))
+    _profiled(_run(config), os.environ.get(PROFILE_ENV))
     return 0
+
+
+def _profiled(main: Coroutine[Any, Any, None], path: str | None) -> None:
+    """Run ``main``; with ``COOPBOT_PROFILE=FILE`` set, under cProfile, its stats written to FILE at exit."""
+    if not path:
+        asyncio.run(main)
+        return
+    import cProfile
+
+    with cProfile.Profile() as profiler:
+        try:
+            asyncio.run(main)
+        finally:
+            profiler.dump_stats(path)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,19 @@ command handled, then sent at once. A send that fails stays in the outbox and
 is retried with exponential backoff and jitter (or after the platform's
 ``Retry-After``), also after a restart, so nothing is lost while a server is
 away and nothing is answered twice.
+
+One sender per item: an item is claimed (in memory) from the moment it is
+enqueued until its first attempt ends, and the retry loop skips claimed items
+and items settled since it read the outbox, so the loop never sends a reply
+the immediate path is sending or has just sent. A claim lapses after
+``CLAIM_SECONDS``, so an item whose sender died is retried all the same.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
@@ -26,6 +33,8 @@ Clock = Callable[[], datetime]
 PARKED = datetime(9999, 1, 1, tzinfo=timezone.utc)  # "retry never": kept for the record, not resent
 BASE_DELAY = 1.0
 MAX_DELAY = 300.0
+CLAIM_SECONDS = 60.0  # longer than any one send (the adapters time out after 15 s)
+NOT_PARKED = PARKED - timedelta(days=1)  # "due" for retry_now: every failed item not parked
 
 
 def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
@@ -42,6 +51,10 @@ class Delivery:
         self._wake = asyncio.Event()
         self._sent_ids: list[int] = []
         self._flush_planned = False
+        self._claims: dict[int, float] = {}  # outbox id -> monotonic deadline of its sender's claim
+        self._settled: set[int] = set()  # attempts ended since the retry loop last read the outbox
+        self._retrying = asyncio.Lock()
+        self._hurry: set[str] = set()  # platforms back from an outage: retry without waiting
 
     def enqueue(self, unit: Unit, platform: str, place: Place, reply: Reply) -> Outgoing:
         adapter = self.adapters[platform]
@@ -53,6 +66,7 @@ class Delivery:
             text=text,
             now=self.clock(),
         )
+        self._claim(item.id)  # the caller sends it (send, or mark_sent for a reply given in place)
         return Outgoing(
             platform=platform,
             channel_id=place.channel_id,
@@ -82,8 +96,22 @@ class Delivery:
         except AdapterError as err:
             self._failed(item, attempts, backoff_delay(attempts + 1), err)
             return False
+        finally:
+            self._release(item.outbox_id)
         self.mark_sent([item])
         return True
+
+    def _claim(self, outbox_id: int) -> None:
+        self._claims[outbox_id] = time.monotonic() + CLAIM_SECONDS
+
+    def _claimed(self, outbox_id: int) -> bool:
+        deadline = self._claims.get(outbox_id)
+        return deadline is not None and deadline > time.monotonic()
+
+    def _release(self, outbox_id: int | None) -> None:
+        if outbox_id is not None:
+            self._claims.pop(outbox_id, None)
+            self._settled.add(outbox_id)
 
     def mark_sent(self, items: Sequence[Outgoing]) -> None:
         """Note items as sent; written in one batch right after the current burst of sends.
@@ -92,6 +120,8 @@ class Delivery:
         one loop turn could resend a reply at the next start: at-least-once at
         the very edge, never a lost reply.
         """
+        for item in items:
+            self._release(item.outbox_id)
         self._sent_ids += [i.outbox_id for i in items if i.outbox_id is not None]
         if self._sent_ids and not self._flush_planned:
             self._flush_planned = True
@@ -117,18 +147,37 @@ class Delivery:
                 unit.outbox.mark_failed(item.outbox_id, now, retry_at, str(err)[:500])
         self._wake.set()
 
+    def retry_now(self, platform: str) -> None:
+        """``platform`` is reachable again: its failed items go out now, not at the end of their backoff."""
+        self._hurry.add(platform)
+        self._wake.set()
+
     async def retry_due(self) -> int:
         """Send every due outbox item once; returns how many went out."""
-        self.flush_sent()  # sent but not yet written down must not look due
+        async with self._retrying:  # one reader of the outbox at a time: _settled is relative to its read
+            self.flush_sent()  # sent but not yet written down must not look due
+            self._settled.clear()
+            now = time.monotonic()
+            self._claims = {outbox_id: until for outbox_id, until in self._claims.items() if until > now}
+            sent = 0
+            for platform in self.adapters:
+                sent += await self._retry_platform(platform)
+            return sent
+
+    async def _retry_platform(self, platform: str) -> int:
+        until = NOT_PARKED if platform in self._hurry else self.clock()
+        self._hurry.discard(platform)
+        with self.store.unit() as unit:
+            due = unit.outbox.due(platform, until, 100)
         sent = 0
-        for platform in self.adapters:
-            with self.store.unit() as unit:
-                due = unit.outbox.due(platform, self.clock(), 100)
-            for row in due:
-                item = Outgoing(platform=row.platform, channel_id=row.channel_id,
-                                thread_id=row.thread_id, text=row.text, outbox_id=row.id)
-                if await self._send_one(item, attempts=row.attempts):
-                    sent += 1
+        for row in due:
+            if row.id in self._settled or self._claimed(row.id):
+                continue  # being sent, or just sent or failed, by someone else
+            self._claim(row.id)
+            item = Outgoing(platform=row.platform, channel_id=row.channel_id,
+                            thread_id=row.thread_id, text=row.text, outbox_id=row.id)
+            if await self._send_one(item, attempts=row.attempts):
+                sent += 1
         return sent
 
     async def run(self, interval: float = 1.0) -> None:

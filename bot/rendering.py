@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta, timezone
 
 from bot.messages import Reply, Text, TimeTable
 from bot.timefmt import format_zone_rows
@@ -39,14 +40,35 @@ def _markdown_table(part: TimeTable, lang: str) -> str:
 
 
 def _discourse_dates(part: TimeTable, lang: str) -> str:
-    at = part.at
-    zones = "|".join(_iana_names(part))
-    markup = (
-        f'[date={at:%Y-%m-%d} time={at:%H:%M:%S} timezone="Etc/UTC"'
-        + (f' timezones="{zones}"' if zones else "")
-        + "]"
-    )
-    return markup + "\n" + _plain_table(part, lang)
+    """Local-date markup (each reader sees their own time) and one plain line for e-mails and previews.
+
+    The source zone is the first coop's, so the raw reads as that coop's wall
+    clock: ``[date=2018-11-29 time=19:00:00 timezone="Europe/London"
+    timezones="Europe/London|America/Argentina/Buenos_Aires"]``; a call with a
+    duration is a ``[date-range from=… to=…]``.
+    """
+    names = _iana_names(part)
+    source = next((z.tz for z in part.zones if names and getattr(z.tz, "zone", None) == names[0]), None)
+    tz = source or timezone.utc
+    start = part.at.astimezone(tz)
+    attributes = f'timezone="{names[0]}" timezones="{"|".join(names)}"' if names else 'timezone="Etc/UTC"'
+    if part.duration_minutes:
+        end = (part.at + timedelta(minutes=part.duration_minutes)).astimezone(tz)
+        markup = f"[date-range from={start:%Y-%m-%dT%H:%M:%S} to={end:%Y-%m-%dT%H:%M:%S} {attributes}]"
+    else:
+        markup = f"[date={start:%Y-%m-%d} time={start:%H:%M:%S} {attributes}]"
+    return markup + "\n" + _plain_line(part, lang)
+
+
+def _plain_line(part: TimeTable, lang: str) -> str:
+    """"Thu 29 Nov 2018 19:00 London (UTC+0) · 16:00 Buenos Aires (UTC−3)": the day only when it changes."""
+    entries: list[str] = []
+    day: tuple[str, str] | None = None
+    for row in format_zone_rows(part.at, part.zones, lang):
+        when = row.time if (row.weekday, row.date) == day else f"{row.weekday} {row.date} {row.time}"
+        day = (row.weekday, row.date)
+        entries.append(f"{when} {row.label} ({row.offset})")
+    return " · ".join(entries)
 
 
 def _iana_names(part: TimeTable) -> list[str]:

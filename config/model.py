@@ -60,7 +60,7 @@ def _raise_all(title: str, problems: Sequence[tuple[Loc, str]]) -> None:
 
 # --- durations ---------------------------------------------------------------
 
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.IGNORECASE)
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", re.IGNORECASE)
 _UNITS = (("days", "d", 86400), ("hours", "h", 3600), ("minutes", "m", 60), ("seconds", "s", 1))
 
 
@@ -71,14 +71,15 @@ def _not_a_duration(value: object) -> str:
 def parse_duration_setting(text: str) -> timedelta:
     """Read a duration such as ``"24h"``, ``"15m"``, ``"1d"`` or ``"1h30m"``.
 
-    Units are ``d``, ``h``, ``m`` and ``s``, largest first, each at most once.
+    Units are ``d``, ``h``, ``m`` and ``s``, largest first, each at most once;
+    seconds may have decimals (``"0.2s"``, a test's poll interval).
     Raises ``ValueError`` with a message naming the text and the expected form.
     """
     match = _DURATION.fullmatch(text.replace(" ", ""))
     if match is None or not any(match.groups()):
         raise ValueError(_not_a_duration(text))
     try:
-        return timedelta(**{unit: int(n) for (unit, _, _), n in zip(_UNITS, match.groups()) if n})
+        return timedelta(**{unit: float(n) for (unit, _, _), n in zip(_UNITS, match.groups()) if n})
     except OverflowError:
         raise ValueError(f"{text!r} is too long; expected a shorter duration, such as '1d'") from None
 
@@ -414,6 +415,7 @@ class MattermostSettings(_Adapter):
     announce_channel: Text | None = None
     slash_token: SecretStr | None = None
     languages: dict[Text, Language] = Field(default_factory=dict)
+    reconnect_max_delay: Duration = timedelta(seconds=15)
 
 
 class DiscourseWatch(_Section):

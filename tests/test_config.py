@@ -149,7 +149,7 @@ adapters:
         "coops[1].zone: 'Buenos Aires' is not a time zone; expected an IANA name such as 'America/Argentina/Buenos_Aires'",
         "reminders.offsets[1]: 'soon' is not a duration; expected a number and a unit (s, m, h, d), such as '24h', '15m' or '1h30m'",
         "adapters.mattermost.tokn: unknown key; expected one of: enabled, url, token, team, channels, "
-        "announce_channel, slash_token, languages (did you mean 'token'?)",
+        "announce_channel, slash_token, languages, reconnect_max_delay (did you mean 'token'?)",
     ]
     assert format_problems(ConfigError(problems)).startswith("The configuration has 4 problems:\n  - bot.language: ")
 

@@ -6,8 +6,13 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.messages import Reply, Text
+from datetime import datetime, timezone
+
+import pytz
+
+from bot.messages import Reply, Text, TimeTable
 from bot.rendering import defuse_mass_mentions, render, split_message
+from bot.zones import ResolvedZone
 
 
 def test_mass_mentions_from_user_text_are_defused() -> None:
@@ -28,3 +33,34 @@ def test_split_keeps_every_line_within_the_limit_and_loses_nothing(lines: list[s
     pieces = split_message(text, limit)
     assert all(len(p) <= limit for p in pieces)
     assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
+
+
+# --- Discourse: local-date markup and a plain line ------------------------------------------
+
+LONDON = ResolvedZone(pytz.timezone("Europe/London"), "London")
+BUENOS_AIRES = ResolvedZone(pytz.timezone("America/Argentina/Buenos_Aires"), "Buenos Aires")
+TOKYO = ResolvedZone(pytz.timezone("Asia/Tokyo"), "Tokyo")
+AT = datetime(2018, 11, 29, 19, 0, tzinfo=timezone.utc)
+
+
+def _discourse(table: TimeTable, lang: str = "en") -> list[str]:
+    return render(Reply(parts=(table,), lang=lang), "discourse").split("\n")
+
+
+def test_discourse_time_is_local_date_markup_in_the_first_coops_zone_then_one_plain_line() -> None:
+    markup, plain = _discourse(TimeTable(at=AT, zones=(LONDON, BUENOS_AIRES, TOKYO)))
+    assert markup == ('[date=2018-11-29 time=19:00:00 timezone="Europe/London" '
+                      'timezones="Europe/London|America/Argentina/Buenos_Aires|Asia/Tokyo"]')
+    assert plain == "Thu 29 Nov 2018 19:00 London (UTC+0) · 16:00 Buenos Aires (UTC−3) · Fri 30 Nov 2018 04:00 Tokyo (UTC+9)"
+
+
+def test_discourse_call_with_a_duration_is_a_date_range_in_the_readers_language() -> None:
+    markup, plain = _discourse(TimeTable(at=AT, zones=(BUENOS_AIRES, LONDON), duration_minutes=90), "es")
+    assert markup.startswith("[date-range from=2018-11-29T16:00:00 to=2018-11-29T17:30:00 "
+                             'timezone="America/Argentina/Buenos_Aires"')
+    assert plain.startswith("jue 29 nov 2018 16:00 Buenos Aires")
+
+
+def test_discourse_time_without_a_named_zone_is_given_in_utc() -> None:
+    markup, _ = _discourse(TimeTable(at=AT, zones=(ResolvedZone(pytz.utc, "UTC"),)))
+    assert markup == '[date=2018-11-29 time=19:00:00 timezone="Etc/UTC"]'

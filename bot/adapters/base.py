@@ -9,7 +9,7 @@ mapping its library's failures into ``AdapterError`` / ``RateLimited``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.messages import Incoming, Outgoing, Place, Reply
 
@@ -36,3 +36,14 @@ class Adapter(Protocol):
 
     async def send(self, out: Outgoing) -> None:
         """Post ``out``; raise AdapterError (or RateLimited) if the platform refuses."""
+
+
+@runtime_checkable
+class Reconnecting(Protocol):
+    """An adapter that tells when its platform is reachable again after an outage.
+
+    The app sets ``on_reconnect``; the adapter calls it after each reconnect, so
+    replies that failed meanwhile are retried at once rather than after their backoff.
+    """
+
+    on_reconnect: Callable[[], None] | None

@@ -1,27 +1,34 @@
 """The Mattermost adapter: commands in channels, threads and DMs; replies in thread.
 
-mattermostdriver does the setup calls (login, team and channel lookups) and,
-through ``MattermostSocket``, the websocket. Hot calls (posting a reply,
-fetching missed posts, user profiles) go through one pooled, non-blocking
-``JsonClient``, since the driver's REST calls are synchronous ``requests``
-calls that block the event loop (anchors §4).
+mattermostdriver does the setup calls (login, the team) and, through
+``MattermostSocket``, the websocket. Hot calls (posting a reply, listing
+channels, fetching missed posts, user profiles) go through one pooled,
+non-blocking ``JsonClient``: the driver's REST calls are synchronous
+``requests`` calls that block the event loop (anchors §4).
 
-Exactly once: after every (re)connect, posts missed in the watched channels
-are fetched with ``GET /channels/{id}/posts?since=`` from a cursor persisted
-per channel; the dispatcher's inbox claim drops any post seen twice, so a
-command sent during an outage is answered once, even across a restart.
+The websocket reader only parses frames and queues them; one worker handles
+the queue in order, so a slow reply never stalls reading and a command is
+handled after the ones typed before it.
+
+Exactly once: after every (re)connect, and whenever the event sequence shows
+a gap, the posts missed in the watched channels are fetched with ``GET
+/channels/{id}/posts?since=`` from a cursor kept per channel (persisted, so
+this also covers a restart) and handled oldest first. A post is never handled
+twice: ids handled in this process are remembered, and the dispatcher's inbox
+claim drops what an earlier process already answered.
 """
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Union
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -29,121 +36,212 @@ from mattermostdriver import Driver
 
 from bot.adapters.base import OnMessage
 from bot.adapters.http import JsonClient
-from bot.adapters.mattermost_socket import MattermostSocket
-from bot.errors import AdapterError
+from bot.adapters.mattermost_events import (
+    ChannelInfo,
+    MalformedEvent,
+    Post,
+    Posted,
+    Profile,
+    Reacted,
+    parse_channels,
+    parse_frame,
+    parse_profile,
+    posts_in_listing,
+)
+from bot.adapters.mattermost_socket import MattermostSocket, reconnect_delay
+from bot.errors import AdapterError, RateLimited
 from bot.messages import Incoming, Outgoing, Place, Reaction, Reply, Sender
 from bot.rendering import render, split_message
 from bot.storage import Store
 
 log = logging.getLogger(__name__)
 
-MAX_POST_LENGTH = 16383
+MAX_POST_LENGTH = 16383  # model.PostMessageMaxRunesV2
 PROFILE_TTL = 600.0
 CURSOR_FLUSH_SECONDS = 2.0
+SINCE_LIMIT = 1000  # GET /channels/{id}/posts?since= returns at most this many posts
+SINCE_PAGES = 20
+RECENT_IDS = 20_000
+CATCH_UP_RETRY = 5.0
+READY_TIMEOUT = 10.0
+
+Monotonic = Callable[[], float]
 
 # Answers a command at once: the replies for the command's own channel come back
 # (to be shown in the HTTP response); the others are delivered as usual.
 Respond = Callable[[Incoming], Awaitable[list[Outgoing]]]
 
 
-def profile_zone(user: dict[str, Any]) -> str | None:
-    """The zone a Mattermost profile uses: automatic or manual, per its own switch."""
-    tz = user.get("timezone") or {}
-    automatic = str(tz.get("useAutomaticTimezone", "")).lower() == "true"
-    zone = tz.get("automaticTimezone") if automatic else tz.get("manualTimezone")
-    return zone or None
+@dataclass(frozen=True)
+class CatchUp:
+    """A job: fetch and handle what was missed (after a (re)connect or a sequence gap)."""
+
+    reason: str
+
+
+Job = Union[Posted, Reacted, CatchUp]
+
+
+@dataclass(frozen=True)
+class Me:
+    id: str
+    username: str
+    team_id: str
+
+
+class RecentIds:
+    """The ids of the last ``size`` posts handled, oldest forgotten first."""
+
+    def __init__(self, size: int = RECENT_IDS) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def __contains__(self, post_id: object) -> bool:
+        return post_id in self._ids
+
+    def add(self, post_id: str) -> None:
+        self._ids[post_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+
+
+class Cursors:
+    """Where catching up starts in each channel: the ``create_at`` of the newest post handled there.
+
+    Kept in memory and written to the store every few seconds and on stop; a
+    cursor a little behind only means re-reading posts the inbox then drops.
+    A channel with no cursor of its own (a DM opened while the bot was away)
+    starts at the watermark: the newest post handled anywhere, or the first
+    start of the bot.
+    """
+
+    PREFIX = "mattermost:"
+    WATERMARK = "mattermost:*"
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._values: dict[str, int] = {}
+        self._dirty: set[str] = set()
+        self._watermark: int | None = None
+
+    def _load_watermark(self) -> int:
+        if self._watermark is None:
+            with self._store.unit() as unit:
+                saved = unit.cursors.get(self.WATERMARK)
+                if saved is None:  # first start: no history to catch up on
+                    saved = str(int(time.time() * 1000))
+                    unit.cursors.set(self.WATERMARK, saved)
+            self._watermark = int(saved)
+        return self._watermark
+
+    def get(self, channel_id: str) -> int:
+        if channel_id not in self._values:
+            with self._store.unit() as unit:
+                saved = unit.cursors.get(self.PREFIX + channel_id)
+            self._values[channel_id] = int(saved) if saved else self._load_watermark()
+        return self._values[channel_id]
+
+    def advance(self, channel_id: str, create_at: int) -> None:
+        if create_at > self.get(channel_id):
+            self._values[channel_id] = create_at
+            self._dirty.add(channel_id)
+        if create_at > self._load_watermark():
+            self._watermark = create_at
+
+    def flush(self) -> None:
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        with self._store.unit() as unit:
+            for channel_id in dirty:
+                unit.cursors.set(self.PREFIX + channel_id, str(self._values[channel_id]))
+            unit.cursors.set(self.WATERMARK, str(self._load_watermark()))
+
+
+class Profiles:
+    """User profiles (name, zone, bot flag), fetched once and kept for ``ttl`` seconds."""
+
+    def __init__(self, rest: JsonClient, ttl: float = PROFILE_TTL, clock: Monotonic = time.monotonic) -> None:
+        self._rest = rest
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Profile]] = {}
+
+    async def get(self, user_id: str) -> Profile:
+        cached = self._cache.get(user_id)
+        if cached and self._clock() - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            profile = parse_profile(await self._rest.request("GET", f"/users/{user_id}"))
+        except (AdapterError, MalformedEvent) as err:
+            log.warning("mattermost: profile of %s unavailable: %s", user_id, err)
+            return cached[1] if cached else Profile(user_id, "", None)
+        self._cache[user_id] = (self._clock(), profile)
+        return profile
 
 
 class MattermostAdapter:
     platform = "mattermost"
 
-    def __init__(self, *, url: str, token: str, team: str, channels: list[str],
-                 announce_channel: str | None, slash_token: str | None, store: Store,
-                 max_reconnect_delay: float = 15.0) -> None:
+    def __init__(self, *, url: str, token: str, team: str, channels: Iterable[str] = (),
+                 announce_channel: str | None = None, slash_token: str | None = None, store: Store,
+                 reconnect_max_delay: float = 15.0, catch_up_retry: float = CATCH_UP_RETRY,
+                 verify_tls: bool = True, clock: Monotonic = time.monotonic) -> None:
         parts = urlsplit(url)
         self.driver = Driver({
             "url": parts.hostname or "localhost", "scheme": parts.scheme or "https",
             "port": parts.port or (443 if parts.scheme == "https" else 80),
             "basepath": parts.path.rstrip("/") + "/api/v4", "token": token, "timeout": 15,
+            "verify": verify_tls,
         })
         self.rest = JsonClient(url.rstrip("/") + "/api/v4", {"Authorization": f"Bearer {token}"})
         self._token = token
         self._team_name = team
-        self._channel_names = channels
+        self._channel_names = tuple(channels)
         self._announce_name = announce_channel
         self._slash_token = slash_token
-        self._store = store
-        self._max_delay = max_reconnect_delay
-        self.me: dict[str, Any] = {}
-        self.watched: set[str] = set()
-        self._direct: set[str] = set()
+        self._max_delay = reconnect_max_delay
+        self._catch_up_retry = catch_up_retry
+        self._clock = clock
+        self._cursors = Cursors(store)
+        self._profiles = Profiles(self.rest, clock=clock)
+        self._recent = RecentIds()
+        self._jobs: asyncio.Queue[Job] = asyncio.Queue()
+        self._channels: dict[str, ChannelInfo] = {}  # watched, by id
+        self._behind: set[str] = set()  # channels whose catching up failed: their cursor must wait
         self._announce: Place | None = None
-        self._cursors: dict[str, int] = {}
-        self._dirty: set[str] = set()
-        self._profiles: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._expected_seq: int | None = None
+        self._blocked_until = 0.0  # a 429 told us to wait until then (on self._clock)
+        self._partly_sent: dict[int, int] = {}  # outbox id -> pieces already posted
         self._on_message: OnMessage | None = None
-        self.on_reaction: Callable[[Reaction], Awaitable[None]] | None = None
         self._socket: MattermostSocket | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.me: Me | None = None
+        self.on_reaction: Callable[[Reaction], Awaitable[None]] | None = None
+        self.on_reconnect: Callable[[], None] | None = None  # the app wakes its outbox with this
+        self._retry_planned = False
         self.ready = asyncio.Event()
 
     # lifecycle -----------------------------------------------------------------
 
     async def start(self, on_message: OnMessage) -> None:
+        """Returns once the first catch-up is done, or after a while if the server is away."""
         self._on_message = on_message
         self._spawn(self._run())
+        self._spawn(self._work())
         self._spawn(self._flush_cursors_forever())
-        try:  # ready as soon as the first connection is up; a server that is away is waited for in the background
-            await asyncio.wait_for(self.ready.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout=READY_TIMEOUT)
         except asyncio.TimeoutError:
             log.warning("mattermost not reachable yet; still trying in the background")
 
-    async def _run(self) -> None:
-        attempt = 0
-        while not self.me:
-            try:
-                await self._setup()
-            except Exception as err:  # any failure of the driver's sync calls: retry with backoff
-                attempt += 1
-                log.warning("mattermost setup failed (attempt %d): %s", attempt, type(err).__name__)
-                await asyncio.sleep(min(15.0, 0.5 * 2 ** attempt))
-        self._socket = MattermostSocket(self.driver.options, self._token, on_connect=self._caught_up,
-                                        max_delay=self._max_delay)
-        await self._socket.connect(self._on_event)
-
-    async def _setup(self) -> None:
-        me = await asyncio.to_thread(self.driver.login)
-        team = await asyncio.to_thread(self.driver.teams.get_team_by_name, self._team_name)
-        mine = await asyncio.to_thread(self.driver.channels.get_channels_for_user, me["id"], team["id"])
-        by_name = {c["name"]: c for c in mine}
-        wanted = self._channel_names or [c["name"] for c in mine]
-        missing = [n for n in wanted if n not in by_name]
-        if missing:
-            log.warning("mattermost: the bot is not a member of %s", ", ".join(missing))
-        self.watched = {by_name[n]["id"] for n in wanted if n in by_name}
-        self._direct = {c["id"] for c in mine if c.get("type") == "D"}
-        self.watched |= self._direct
-        if self._announce_name and self._announce_name in by_name:
-            self._announce = Place(self.platform, by_name[self._announce_name]["id"])
-        self._load_cursors()
-        self.me = me
-        log.info("mattermost: logged in as @%s, watching %d channels", me.get("username"), len(self.watched))
-
-    def _load_cursors(self) -> None:
-        now_ms = int(time.time() * 1000)
-        with self._store.unit() as unit:
-            for channel in self.watched:
-                saved = unit.cursors.get(f"mattermost:{channel}")
-                self._cursors[channel] = int(saved) if saved else now_ms  # first start: no history
-                self._dirty.add(channel)
-
     async def stop(self) -> None:
-        if self._socket:
-            self._socket.disconnect()
+        if self._socket is not None:
+            await self._socket.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._flush_cursors()
+        self._cursors.flush()
         await self.rest.close()
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
@@ -151,102 +249,182 @@ class MattermostAdapter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # catching up -----------------------------------------------------------------
+    async def _run(self) -> None:
+        self.me = await self._login()
+        self._socket = MattermostSocket(self.driver.options, self._token, on_connect=self._connected,
+                                        max_delay=self._max_delay)
+        await self._socket.connect(self._on_frame)
 
-    async def _caught_up(self) -> None:
-        """After each (re)connect: every post missed in the watched channels, oldest first."""
-        missed: list[dict[str, Any]] = []
-        for channel in sorted(self.watched):
-            since = self._cursors.get(channel)
-            if since is None:
-                continue
+    async def _login(self) -> Me:
+        attempt = 0
+        while True:
             try:
-                listing = await self.rest.request("GET", f"/channels/{channel}/posts", params={"since": str(since)})
-            except AdapterError as err:
-                log.warning("mattermost: catching up on %s failed: %s", channel, err)
-                continue
-            posts = (listing or {}).get("posts") or {}
-            missed += [p for p in posts.values() if p.get("create_at", 0) > since and not p.get("delete_at")]
-        for post in sorted(missed, key=lambda p: p.get("create_at", 0)):
-            await self._handle_post(post, channel_type=None, sender_name=None)
-        self.ready.set()
+                return await asyncio.to_thread(self._login_sync)
+            except Exception as err:  # the driver raises requests' and its own errors: retry them all
+                attempt += 1
+                log.warning("mattermost login failed (attempt %d): %s: %s", attempt, type(err).__name__, err)
+                await asyncio.sleep(reconnect_delay(attempt, cap=self._max_delay))
 
-    def _advance(self, channel: str, create_at: int) -> None:
-        if create_at > self._cursors.get(channel, 0):
-            self._cursors[channel] = create_at
-            self._dirty.add(channel)
+    def _login_sync(self) -> Me:
+        user = self.driver.login()
+        team = self.driver.teams.get_team_by_name(self._team_name)
+        log.info("mattermost: logged in as @%s in team %s", user["username"], self._team_name)
+        return Me(user["id"], user["username"], team["id"])
+
+    # the websocket: parse and queue, nothing more -------------------------------------
+
+    def _connected(self, connection_id: str) -> None:
+        self._expected_seq = 1  # hello was 0
+        self._jobs.put_nowait(CatchUp(f"connected ({connection_id})"))
+
+    def _on_frame(self, raw: str | bytes) -> None:
+        try:
+            frame = parse_frame(raw)
+        except MalformedEvent as err:
+            log.warning("mattermost: malformed frame skipped: %s", err)
+            return
+        seq = getattr(frame, "seq", None)
+        if seq is not None:
+            self._check_sequence(seq)
+        if isinstance(frame, (Posted, Reacted)):
+            self._jobs.put_nowait(frame)
+
+    def _check_sequence(self, seq: int) -> None:
+        if self._expected_seq is not None and seq != self._expected_seq:
+            log.warning("mattermost: event %d arrived, %d expected; catching up", seq, self._expected_seq)
+            self._jobs.put_nowait(CatchUp("sequence gap"))
+        self._expected_seq = seq + 1
+
+    # the worker: one job at a time, in order -----------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            try:
+                await self._do(job)
+            except Exception:  # one job must not stop the worker; it is logged with its traceback
+                log.exception("mattermost: %s failed", type(job).__name__)
+
+    async def _do(self, job: Job) -> None:
+        if isinstance(job, CatchUp):
+            await self._catch_up(job.reason)
+        elif isinstance(job, Posted):
+            where = self._channels.get(job.post.channel_id) or self._newly_watched(job)
+            mentioned = self.me is not None and self.me.id in job.mentions
+            if where is not None or mentioned:
+                elsewhere = ChannelInfo(job.post.channel_id, job.channel_name, job.channel_type)
+                await self._handle_post(job.post, where or elsewhere, job.sender_name)
+        elif self.on_reaction is not None and self.me is not None and job.reaction.user_id != self.me.id:
+            await self.on_reaction(job.reaction)
+
+    # catching up -------------------------------------------------------------------------
+
+    async def _catch_up(self, reason: str) -> None:
+        """Every post missed in the watched channels, oldest first; then the outbox is woken."""
+        await self._refresh_channels()
+        missed: list[Post] = []
+        for channel_id in list(self._channels):
+            try:
+                missed += await self._missed_in(channel_id)
+                self._behind.discard(channel_id)
+            except (AdapterError, MalformedEvent) as err:
+                log.warning("mattermost: catching up on %s failed: %s", channel_id, err)
+                self._fall_behind(channel_id)
+        unseen = sum(1 for post in missed if post.id not in self._recent)
+        for post in sorted(missed, key=lambda p: (p.create_at, p.id)):
+            await self._handle_post(post, self._channels[post.channel_id])
+        log.info("mattermost: caught up (%s): %d posts not seen before, in %d channels", reason, unseen,
+                 len(self._channels))
+        self.ready.set()
+        if self.on_reconnect is not None:
+            self.on_reconnect()
+
+    def _fall_behind(self, channel_id: str) -> None:
+        """Hold the channel's cursor where it is and catch up again soon: nothing after it is skipped."""
+        self._behind.add(channel_id)
+        if not self._retry_planned:
+            self._retry_planned = True
+            self._spawn(self._retry_later())
+
+    async def _retry_later(self) -> None:
+        await asyncio.sleep(self._catch_up_retry)
+        self._retry_planned = False
+        self._jobs.put_nowait(CatchUp("retry"))
+
+    async def _refresh_channels(self) -> None:
+        """The channels to watch: the configured ones (or all), every DM and group, and where to announce."""
+        assert self.me is not None
+        try:
+            mine = parse_channels(await self.rest.request("GET", f"/users/{self.me.id}/teams/{self.me.team_id}/channels"))
+        except (AdapterError, MalformedEvent) as err:
+            log.warning("mattermost: listing channels failed, keeping the last list: %s", err)
+            return
+        by_name = {c.name: c for c in mine if c.type in ("O", "P")}
+        missing = [n for n in self._channel_names if n not in by_name]
+        if missing:
+            log.warning("mattermost: the bot is not a member of %s", ", ".join(missing))
+        wanted = [by_name[n] for n in self._channel_names if n in by_name] if self._channel_names else list(by_name.values())
+        self._channels = {c.id: c for c in [*wanted, *(c for c in mine if c.type in ("D", "G"))]}
+        announce = by_name.get(self._announce_name or "")
+        self._announce = Place(self.platform, announce.id, channel_name=announce.name) if announce else None
+
+    def _newly_watched(self, event: Posted) -> ChannelInfo | None:
+        """A channel the bot joined since the last listing: a DM or group, or any channel when all are watched."""
+        if event.channel_type in ("D", "G") or (not self._channel_names and event.channel_type in ("O", "P")):
+            channel = ChannelInfo(event.post.channel_id, event.channel_name, event.channel_type)
+            self._channels[channel.id] = channel
+            return channel
+        return None
+
+    async def _missed_in(self, channel_id: str) -> list[Post]:
+        cursor = self._cursors.get(channel_id)
+        since = cursor - 1  # `since` is exclusive; a post in the cursor's own millisecond may be unseen
+        missed: list[Post] = []
+        for _ in range(SINCE_PAGES):
+            listing = await self.rest.request("GET", f"/channels/{channel_id}/posts", params={"since": str(since)})
+            posts = posts_in_listing(listing)
+            missed += [p for p in posts if p.create_at >= cursor and not p.deleted]
+            if len(posts) < SINCE_LIMIT:
+                break
+            since = max(p.update_at for p in posts)
+        return list({p.id: p for p in missed}.values())
 
     async def _flush_cursors_forever(self) -> None:
         while True:
             await asyncio.sleep(CURSOR_FLUSH_SECONDS)
-            self._flush_cursors()
+            self._cursors.flush()
 
-    def _flush_cursors(self) -> None:
-        if not self._dirty:
-            return
-        dirty, self._dirty = self._dirty, set()
-        with self._store.unit() as unit:
-            for channel in dirty:
-                unit.cursors.set(f"mattermost:{channel}", str(self._cursors[channel]))
+    # one post ---------------------------------------------------------------------------
 
-    # events -----------------------------------------------------------------------
+    async def _handle_post(self, post: Post, where: ChannelInfo, sender_name: str = "") -> None:
+        if post.id not in self._recent:
+            if not self._ignored(post) and self._on_message is not None:
+                try:
+                    await self._on_message(await self._incoming(post, where, sender_name))
+                except Exception:  # the core failed (the database?): this post is fetched and tried again
+                    log.exception("mattermost: post %s in %s failed; will retry", post.id, post.channel_id)
+                    self._fall_behind(post.channel_id)
+                    return
+            self._recent.add(post.id)
+        if post.channel_id in self._channels and post.channel_id not in self._behind:
+            self._cursors.advance(post.channel_id, post.create_at)
 
-    async def _on_event(self, raw: str) -> None:
-        try:
-            event = json.loads(raw)
-            name = event.get("event")
-            data = event.get("data") or {}
-            if name == "posted":
-                post = json.loads(data["post"])
-                await self._handle_post(post, data.get("channel_type"), data.get("sender_name"))
-            elif name in ("reaction_added", "reaction_removed"):
-                await self._handle_reaction(json.loads(data["reaction"]), added=name == "reaction_added")
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            log.warning("mattermost: malformed event skipped: %s", type(err).__name__)
+    def _ignored(self, post: Post) -> bool:
+        """Our own posts, other bots' and integrations', system messages, deleted posts."""
+        own = self.me is not None and post.user_id == self.me.id
+        return own or post.automated or bool(post.type) or post.deleted
 
-    async def _handle_post(self, post: dict[str, Any], channel_type: str | None, sender_name: str | None) -> None:
-        channel = post["channel_id"]
-        is_direct = channel_type == "D"
-        if is_direct:
-            self.watched.add(channel)
-            self._direct.add(channel)
-        elif channel not in self.watched:
-            return
-        self._advance(channel, int(post.get("create_at", 0)))
-        if post.get("user_id") == self.me.get("id") or str((post.get("props") or {}).get("from_bot")) == "true":
-            return
-        if post.get("type"):  # system messages: joins, header changes…
-            return
-        user = await self._profile(post["user_id"])
-        is_direct = is_direct or channel in self._direct
-        incoming = Incoming(
-            platform=self.platform, message_id=post["id"],
-            sender=Sender(id=post["user_id"], name=(sender_name or "@" + user.get("username", "")).lstrip("@"),
-                          zone=profile_zone(user), is_bot=bool(user.get("is_bot"))),
-            place=Place(self.platform, channel, thread_id=post.get("root_id") or None, is_direct=is_direct),
-            text=post.get("message", ""), received_at=datetime.now(timezone.utc),
-            bot_mention="@" + self.me.get("username", ""),
+    async def _incoming(self, post: Post, where: ChannelInfo, sender_name: str) -> Incoming:
+        profile = await self._profiles.get(post.user_id)
+        return Incoming(
+            platform=self.platform, message_id=post.id,
+            sender=Sender(id=post.user_id, name=(sender_name.lstrip("@") or profile.username or post.user_id),
+                          zone=profile.zone, is_bot=profile.is_bot),
+            place=Place(self.platform, post.channel_id, thread_id=post.root_id or None,
+                        is_direct=where.is_direct, channel_name=where.name or None),
+            text=post.message, received_at=datetime.now(timezone.utc),
+            bot_mention="@" + self.me.username if self.me else None,
         )
-        if self._on_message:
-            await self._on_message(incoming)
-
-    async def _handle_reaction(self, reaction: dict[str, Any], *, added: bool) -> None:
-        if reaction.get("user_id") == self.me.get("id") or self.on_reaction is None:
-            return
-        await self.on_reaction(Reaction(self.platform, reaction["post_id"], reaction["user_id"],
-                                        reaction["emoji_name"], added))
-
-    async def _profile(self, user_id: str) -> dict[str, Any]:
-        cached = self._profiles.get(user_id)
-        if cached and time.monotonic() - cached[0] < PROFILE_TTL:
-            return cached[1]
-        try:
-            user = await self.rest.request("GET", f"/users/{user_id}")
-        except AdapterError as err:
-            log.warning("mattermost: profile of %s unavailable: %s", user_id, err)
-            return cached[1] if cached else {}
-        self._profiles[user_id] = (time.monotonic(), user)
-        return dict(user)
 
     # sending ------------------------------------------------------------------------
 
@@ -255,15 +433,40 @@ class MattermostAdapter:
 
     def reply_place(self, incoming: Incoming) -> Place:
         thread = incoming.place.thread_id or (None if incoming.message_id.startswith("slash:") else incoming.message_id)
-        return Place(self.platform, incoming.place.channel_id, thread_id=thread, is_direct=incoming.place.is_direct)
+        return Place(self.platform, incoming.place.channel_id, thread_id=thread, is_direct=incoming.place.is_direct,
+                     channel_name=incoming.place.channel_name)
 
     def announce_place(self) -> Place | None:
         return self._announce
 
     async def send(self, out: Outgoing) -> None:
-        for piece in split_message(out.text, MAX_POST_LENGTH):
-            body = {"channel_id": out.channel_id, "message": piece, "root_id": out.thread_id or ""}
+        """Post ``out``, split on line boundaries if long; a retry resumes after the pieces already posted."""
+        self._respect_rate_limit()
+        pieces = split_message(out.text, MAX_POST_LENGTH)
+        first = self._partly_sent.get(out.outbox_id, 0) if out.outbox_id is not None else 0
+        for index in range(first, len(pieces)):
+            await self._post(out, pieces[index], index)
+            if out.outbox_id is not None and index + 1 < len(pieces):
+                self._partly_sent[out.outbox_id] = index + 1
+        if out.outbox_id is not None:
+            self._partly_sent.pop(out.outbox_id, None)
+
+    def _respect_rate_limit(self) -> None:
+        wait = self._blocked_until - self._clock()
+        if wait > 0:
+            raise RateLimited(wait, "mattermost rate limit still in force")
+
+    async def _post(self, out: Outgoing, message: str, index: int) -> None:
+        body = {"channel_id": out.channel_id, "message": message, "root_id": out.thread_id or ""}
+        if out.outbox_id is not None and self.me is not None:
+            # The same id on a retry: the server answers a repeat within 30 s with the post it
+            # already made (deduplicateCreatePost; the key is global, hence the bot's id in it).
+            body["pending_post_id"] = f"{self.me.id}:{out.outbox_id}.{index}"
+        try:
             await self.rest.request("POST", "/posts", json_body=body)
+        except RateLimited as err:
+            self._blocked_until = self._clock() + err.retry_after
+            raise
 
     # slash command ---------------------------------------------------------------------
 
@@ -274,31 +477,45 @@ class MattermostAdapter:
 
     async def _slash(self, request: web.Request, respond: Respond, prefix: str) -> web.Response:
         form = await request.post()
-        given = str(form.get("token", "")) or request.headers.get("Authorization", "").removeprefix("Token ")
-        if not self._slash_token or not hmac.compare_digest(given.encode(), self._slash_token.encode()):
+        fields = {key: str(value) for key, value in form.items()}
+        if not slash_token_ok(self._slash_token, fields.get("token", ""), request.headers.get("Authorization", "")):
             log.warning("mattermost: slash command with a wrong token refused")
             return web.json_response({"response_type": "ephemeral", "text": "Invalid token."}, status=401)
-        user = await self._profile(str(form.get("user_id", "")))
-        channel = str(form.get("channel_id", ""))
-        incoming = Incoming(
+        incoming = await self._slash_incoming(fields, prefix)
+        return web.json_response(slash_response(await respond(incoming)))
+
+    async def _slash_incoming(self, form: Mapping[str, str], prefix: str) -> Incoming:
+        user_id = form.get("user_id", "")
+        profile = await self._profiles.get(user_id)
+        channel_id = form.get("channel_id", "")
+        where = self._channels.get(channel_id)
+        return Incoming(
             platform=self.platform, message_id=f"slash:{form.get('trigger_id') or uuid.uuid4().hex}",
-            sender=Sender(id=str(form.get("user_id", "")), name=str(form.get("user_name", "")), zone=profile_zone(user)),
-            place=Place(self.platform, channel, thread_id=str(form.get("root_id") or "") or None),
-            text=prefix + str(form.get("text", "")), received_at=datetime.now(timezone.utc),
+            sender=Sender(id=user_id, name=form.get("user_name", "") or profile.username, zone=profile.zone),
+            place=Place(self.platform, channel_id, thread_id=form.get("root_id") or None,
+                        is_direct=where.is_direct if where else False, channel_name=form.get("channel_name") or None),
+            text=prefix + form.get("text", "").strip(), received_at=datetime.now(timezone.utc),
         )
-        here = await respond(incoming)
-        ephemeral = bool(here) and all(i.ephemeral for i in here)
-        return web.json_response({
-            "response_type": "ephemeral" if ephemeral else "in_channel",
-            "text": "\n\n".join(i.text for i in here),
-        })
+
+
+def slash_token_ok(expected: str | None, field: str, authorization: str) -> bool:
+    """The command's token, from the form or the ``Authorization: Token …`` header, compared in constant time."""
+    given = field or authorization.removeprefix("Token ").strip()
+    return bool(expected) and bool(given) and hmac.compare_digest(given.encode(), (expected or "").encode())
+
+
+def slash_response(items: list[Outgoing]) -> dict[str, str]:
+    """Mattermost's command response: errors only for the caller (ephemeral), results for the channel."""
+    ephemeral = not items or all(item.ephemeral for item in items)
+    return {"response_type": "ephemeral" if ephemeral else "in_channel",
+            "text": "\n\n".join(item.text for item in items)}
 
 
 def create(settings: Any, *, store: Store, **_: Any) -> MattermostAdapter:
     """Factory the app calls with the ``adapters.mattermost`` settings."""
     return MattermostAdapter(
         url=settings.url, token=settings.token.get_secret_value(), team=settings.team,
-        channels=list(settings.channels), announce_channel=settings.announce_channel,
+        channels=settings.channels, announce_channel=settings.announce_channel,
         slash_token=settings.slash_token.get_secret_value() if settings.slash_token else None,
-        store=store,
+        store=store, reconnect_max_delay=settings.reconnect_max_delay.total_seconds(),
     )

@@ -136,7 +136,8 @@ class DiscourseRest:
         for path in ("/posts.json", "/posts"):
             router.add_post(path, self._create_post)
         router.add_get("/latest.json", self._get_latest_topics)
-        router.add_get("/u/{username}.json", self._get_user)
+        for prefix in ("/u", "/users"):  # UsersController#show answers under both (pydiscourse uses /users)
+            router.add_get(prefix + "/{username}.json", self._get_user)
 
     @web.middleware
     async def _middleware(

@@ -1,0 +1,215 @@
+"""Mattermost round trip, throughput and memory: coopbot beside two bare echo bots.
+
+    .venv/bin/python bench/mattermost_latency.py [--sequential 1000] [--burst 1000] [--in-flight 50]
+                                                 [--only NAME] [--profile DIR]
+
+Each bot runs as its own process against a fresh fake Mattermost
+(``tests/fakes/mattermost.py``) in this process, on loopback:
+
+* round trip: a user posts a command, the bot's reply ``POST /api/v4/posts``
+  arrives; both instants are taken inside the fake (``reply_timings()``), over
+  ``--sequential`` commands one after the other (after a warm-up);
+* throughput: ``--burst`` commands with ``--in-flight`` outstanding at any time
+  (a new one is posted as each reply arrives); commands/s, then how many were
+  never answered and how many were answered more than once;
+* memory: the bot process's resident set (VmRSS) and its peak (VmHWM) after both.
+
+The floor is ``bench/echo_aiohttp.py`` (a websocket and a pooled session, no
+logic); ``bench/echo_driver.py`` is mattermostdriver 7.3.2 used as documented.
+Both answer ``!ping``; coopbot answers ``!help tz`` (a cheap command) and
+``!time 7pm GMT on 29 Nov 2018``. With ``--profile DIR`` coopbot runs under
+cProfile (``COOPBOT_PROFILE``) and its stats land in DIR. Prints a table; not a
+test, nothing asserts.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib.metadata import version
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.auxil.process import BotProcess, Process, bot_config  # noqa: E402
+from tests.fakes.mattermost import FakeMattermost  # noqa: E402
+
+TIME_COMMAND = "!time 7pm GMT on 29 Nov 2018"
+WARM_UP = 50
+REPLY_TIMEOUT = 15.0
+
+Launch = Callable[[FakeMattermost, pathlib.Path], Awaitable[Process]]
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    command: str
+    launch: Launch
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    command: str
+    p50_ms: float
+    p99_ms: float
+    per_second: float
+    sent: int
+    lost: int
+    duplicated: int
+    rss_mb: float
+    peak_mb: float
+
+
+async def _echo(script: str, mm: FakeMattermost) -> Process:
+    return await _connected(Process([str(ROOT / "bench" / script), mm.url, mm.bot_token]), mm)
+
+
+async def _connected(proc: Process, mm: FakeMattermost) -> Process:
+    """``proc`` started and its websocket up; stopped again if it never connects."""
+    await proc.start()
+    try:
+        await mm.wait_for_websocket(mm.bot, timeout=15)
+    except BaseException:
+        await proc.stop()
+        raise
+    return proc
+
+
+def _coopbot(profile_dir: pathlib.Path | None, label: str) -> Launch:
+    async def launch(mm: FakeMattermost, folder: pathlib.Path) -> Process:
+        config = bot_config(folder, adapters={"mattermost": {
+            "enabled": True, "url": mm.url, "token": mm.bot_token, "team": mm.team.name}},
+            bot={"log_level": os.environ.get("BENCH_LOG_LEVEL", "INFO")})
+        env = {"COOPBOT_PROFILE": str(profile_dir / f"{label}.prof")} if profile_dir else {}
+        return await _connected(BotProcess(config, env=env), mm)
+    return launch
+
+
+def contenders(profile_dir: pathlib.Path | None) -> list[Contender]:
+    return [
+        Contender("bare aiohttp (floor)", "!ping", lambda mm, _: _echo("echo_aiohttp.py", mm)),
+        Contender("mattermostdriver 7.3.2", "!ping", lambda mm, _: _echo("echo_driver.py", mm)),
+        Contender("coopbot", "!help tz", _coopbot(profile_dir, "help")),
+        Contender("coopbot", TIME_COMMAND, _coopbot(profile_dir, "time")),
+    ]
+
+
+async def _post(mm: FakeMattermost, n: int, command: str) -> str:
+    return str((await mm.user_posts(("ana", "ben")[n % 2], "town-square", command))["id"])
+
+
+async def sequential(mm: FakeMattermost, command: str, count: int) -> list[float]:
+    """Seconds from each command stored to its reply's POST arriving, one command at a time."""
+    triggers = set()
+    for n in range(WARM_UP + count):
+        trigger = await _post(mm, n, command)
+        await mm.wait_for_post(user_id=mm.bot.id, after=trigger, timeout=REPLY_TIMEOUT)
+        if n >= WARM_UP:
+            triggers.add(trigger)
+    return [t.seconds for t in mm.reply_timings() if t.trigger_post_id in triggers]
+
+
+async def burst(mm: FakeMattermost, command: str, total: int, in_flight: int) -> tuple[float, list[str]]:
+    """Post ``total`` commands keeping ``in_flight`` unanswered; seconds taken and the commands' ids."""
+    started = time.perf_counter()
+    triggers = [await _post(mm, n, command) for n in range(min(in_flight, total))]
+    for _ in range(total):
+        try:
+            await mm.wait_for_post(user_id=mm.bot.id, timeout=REPLY_TIMEOUT)
+        except TimeoutError:
+            break  # whatever is still unanswered counts as lost
+        if len(triggers) < total:
+            triggers.append(await _post(mm, len(triggers), command))
+    return time.perf_counter() - started, triggers
+
+
+async def settle(mm: FakeMattermost, command: str) -> None:
+    """A last command, answered after everything before it (or late duplicates would be missed)."""
+    trigger = await _post(mm, 0, command)
+    while True:
+        reply = await mm.wait_for_post(user_id=mm.bot.id, timeout=REPLY_TIMEOUT)
+        if reply["root_id"] == trigger:
+            return
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    fields = dict(line.split(":", 1) for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines())
+    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+async def measure(contender: Contender, args: argparse.Namespace) -> Result:
+    async with FakeMattermost() as mm:
+        with tempfile.TemporaryDirectory() as folder:
+            proc = await contender.launch(mm, pathlib.Path(folder))
+            try:
+                round_trips = await sequential(mm, contender.command, args.sequential)
+                seconds, triggers = await burst(mm, contender.command, args.burst, args.in_flight)
+                await settle(mm, contender.command)
+                rss, peak = memory_mb(proc.pid)
+            finally:
+                await proc.stop()
+    answers = Counter(p["root_id"] for p in mm.posts_by(mm.bot))
+    lost = sum(1 for t in triggers if answers[t] == 0) + (args.burst - len(triggers))
+    return Result(contender.name, contender.command, statistics.median(round_trips) * 1000,
+                  percentile(round_trips, 0.99) * 1000, len(triggers) / seconds, args.burst, lost,
+                  sum(1 for t in triggers if answers[t] > 1), rss, peak)
+
+
+def table(results: list[Result]) -> str:
+    floor = next((r.p50_ms for r in results if "floor" in r.name), None)
+    head = ("| bot | command | p50 ms | p99 ms | × floor p50 | commands/s | lost | answered twice "
+            "| RSS MB | peak RSS MB |")
+    rows = [head, "|" + "---|" * 10]
+    for r in results:
+        ratio = f"{r.p50_ms / floor:.2f}" if floor else "-"
+        rows.append(f"| {r.name} | `{r.command}` | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio} | "
+                    f"{r.per_second:.0f} | {r.lost}/{r.sent} | {r.duplicated} | {r.rss_mb:.0f} | {r.peak_mb:.0f} |")
+    return "\n".join(rows)
+
+
+def machine() -> str:
+    packages = ", ".join(f"{name} {version(name)}" for name in ("aiohttp", "websockets", "mattermostdriver",
+                                                               "SQLAlchemy"))
+    return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}; {packages}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sequential", type=int, default=1000)
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--in-flight", type=int, default=50)
+    parser.add_argument("--only", help="run only the contenders whose name contains this")
+    parser.add_argument("--profile", type=pathlib.Path, help="directory for coopbot's cProfile stats")
+    args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    results = []
+    for contender in contenders(args.profile):
+        if args.only and args.only not in contender.name:
+            continue
+        results.append(await measure(contender, args))
+        print(f"  done: {contender.name} {contender.command}", file=sys.stderr)
+    print(f"{args.sequential} sequential round trips (after {WARM_UP} warm-up), "
+          f"{args.burst} commands with {args.in_flight} in flight; {machine()}")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

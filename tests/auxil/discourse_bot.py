@@ -1,0 +1,150 @@
+"""The real bot process against a FakeDiscourse, for end-to-end tests and the benchmark.
+
+    async with FakeDiscourse() as forum, DiscourseBot(discourse_config(tmp_path, forum)) as bot:
+        await forum.user_posts("alice", topic.id, "@coopbot time 7pm GMT")
+        reply = await forum.wait_for_post("coopbot")
+
+``DiscourseBot`` runs ``python -m bot.cli run -c FILE`` with its HTTP server on
+port 0, reads the bound address and "coopbot ready" from stderr, and stops
+the process with SIGTERM. ``RequestSignal`` lets a test wait for the fake to
+have answered N requests, instead of sleeping.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import re
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import yaml
+
+from tests.fakes.discourse import FakeDiscourse, RecordedRequest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+WEBHOOK_SECRET = "coop-webhook-secret-0123"
+NOTIFICATIONS = "GET /notifications.json"
+
+
+def discourse_config(folder: pathlib.Path, forum: FakeDiscourse, *, poll_interval: str = "0.2s",
+                     webhook: bool = False, name: str = "bot.yaml", **discourse: Any) -> pathlib.Path:
+    """The shipped example with the console off, the server on port 0 and Discourse pointed at ``forum``."""
+    config = yaml.safe_load((ROOT / "bot.yaml.example").read_text())
+    config["storage"]["url"] = f"sqlite:///{folder / 'coopbot.db'}"
+    config["server"].update(enabled=True, port=0)
+    config["adapters"] = {
+        "console": {"enabled": False},
+        "discourse": {
+            "enabled": True, "url": forum.url, "api_key": forum.api_key, "api_username": forum.bot.username,
+            "poll_interval": poll_interval, **({"webhook_secret": WEBHOOK_SECRET} if webhook else {}), **discourse,
+        },
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    return path
+
+
+class DiscourseBot:
+    """``coopbot run`` as a subprocess; ``log`` waits for a line on its stderr."""
+
+    def __init__(self, config: pathlib.Path) -> None:
+        self.config = config
+        self.lines: list[str] = []
+        self.url = ""
+        self.proc: asyncio.subprocess.Process | None = None
+        self._changed = asyncio.Condition()
+        self._reader: asyncio.Task[None] | None = None
+        self._eof = False
+
+    @property
+    def webhook_url(self) -> str:
+        return self.url + "/discourse/webhook"
+
+    async def __aenter__(self) -> DiscourseBot:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "-c", str(self.config), cwd=ROOT,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._reader = asyncio.create_task(self._read())
+        found = await self.log(r"server listening on (http://\S+)")
+        self.url = found.group(1)
+        await self.log("coopbot ready")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout=10)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+        if self._reader:
+            await self._reader
+
+    async def _read(self) -> None:
+        assert self.proc and self.proc.stderr
+        async for raw in self.proc.stderr:
+            async with self._changed:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self._changed.notify_all()
+        async with self._changed:
+            self._eof = True
+            self._changed.notify_all()
+
+    async def log(self, pattern: str, *, after: int = 0, timeout: float = 10.0) -> re.Match[str]:
+        """The first stderr line from index ``after`` on matching ``pattern``, waiting for it."""
+        regex = re.compile(pattern)
+
+        def found() -> re.Match[str] | None:
+            return next((m for line in self.lines[after:] if (m := regex.search(line))), None)
+
+        async with self._changed:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait_for(lambda: found() is not None or self._eof)
+            except TimeoutError:
+                raise AssertionError(f"no log line {pattern!r} in {timeout}s:\n{self.stderr()}") from None
+        match = found()
+        if match is None:
+            raise AssertionError(f"bot exited before logging {pattern!r}:\n{self.stderr()}")
+        return match
+
+    def stderr(self) -> str:
+        return "\n".join(self.lines[-60:])
+
+
+class RequestSignal(list[RecordedRequest]):
+    """The fake's request log, waking waiters on every request (install before the fake starts)."""
+
+    def __init__(self, items: Iterable[RecordedRequest] = ()) -> None:
+        super().__init__(items)
+        self._changed = asyncio.Event()
+
+    @classmethod
+    def install(cls, forum: FakeDiscourse) -> RequestSignal:
+        log = cls(forum.request_log)
+        forum.rest.request_log = forum.request_log = log
+        return log
+
+    def append(self, item: RecordedRequest) -> None:
+        super().append(item)
+        self._changed.set()
+
+    async def wait_for(self, condition: Callable[[list[RecordedRequest]], bool], timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition(self):
+                self._changed.clear()
+                await self._changed.wait()
+
+    def routes(self, start: int = 0) -> list[str]:
+        return [r.route for r in self[start:]]

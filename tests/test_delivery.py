@@ -1,0 +1,125 @@
+"""Delivery: one sender per outbox item, and a platform that is back gets its replies at once.
+
+A small recording adapter stands in for a platform: it is a real adapter (the
+protocol's methods), whose ``send`` can be held open to put a send in flight.
+"""
+from __future__ import annotations
+
+import asyncio
+import pathlib
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.adapters.base import OnMessage
+from bot.delivery import Delivery
+from bot.errors import AdapterError
+from bot.messages import Incoming, Outgoing, Place, Reply, Text
+from bot.storage import Store
+
+PLACE = Place("chat", "room")
+
+
+class RecordingAdapter:
+    """Sends into a list. ``hold(text)`` keeps that text's send inside the adapter until the
+    returned gate opens; ``inside[text]`` is set once such a send has entered."""
+
+    platform = "chat"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.failing = False
+        self.inside: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._gates: dict[str, asyncio.Event] = {}
+
+    def hold(self, text: str) -> asyncio.Event:
+        gate = self._gates[text] = asyncio.Event()
+        return gate
+
+    async def start(self, on_message: OnMessage) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def render(self, reply: Reply) -> str:
+        return "".join(p.text for p in reply.parts if isinstance(p, Text))
+
+    def reply_place(self, incoming: Incoming) -> Place:
+        return PLACE
+
+    def announce_place(self) -> Place | None:
+        return PLACE
+
+    async def send(self, out: Outgoing) -> None:
+        self.inside[out.text].set()
+        gate = self._gates.get(out.text)
+        if gate is not None:
+            await gate.wait()
+        if self.failing:
+            raise AdapterError("connection refused")
+        self.sent.append(out.text)
+
+
+@pytest.fixture
+def adapter() -> RecordingAdapter:
+    return RecordingAdapter()
+
+
+@pytest.fixture
+async def delivery(tmp_path: pathlib.Path, adapter: RecordingAdapter) -> AsyncIterator[Delivery]:
+    store = Store(f"sqlite:///{tmp_path / 'coopbot.db'}")
+    store.migrate()
+    yield Delivery(store, {"chat": adapter}, lambda: datetime.now(timezone.utc))
+    store.close()
+
+
+def enqueue(delivery: Delivery, text: str) -> Outgoing:
+    with delivery.store.unit() as unit:
+        return delivery.enqueue(unit, "chat", PLACE, Reply(parts=(Text(text),), lang="en"))
+
+
+async def test_the_retry_loop_never_sends_a_reply_that_is_being_sent(delivery: Delivery,
+                                                                      adapter: RecordingAdapter) -> None:
+    item = enqueue(delivery, "16:00 in Buenos Aires")
+    gate = adapter.hold(item.text)
+    in_flight = asyncio.create_task(delivery.send([item]))
+    await adapter.inside[item.text].wait()
+    async with asyncio.timeout(5):  # were it to send the item too, it would wait at the gate
+        assert await delivery.retry_due() == 0
+    gate.set()
+    await in_flight
+    assert await delivery.retry_due() == 0
+    assert adapter.sent == ["16:00 in Buenos Aires"]
+
+
+async def test_a_reply_sent_after_the_retry_loop_read_the_outbox_is_not_sent_again(
+        delivery: Delivery, adapter: RecordingAdapter) -> None:
+    adapter.failing = True
+    await delivery.send([enqueue(delivery, "failed earlier")])
+    adapter.failing = False
+    fresh = enqueue(delivery, "fresh")
+    older_gate, fresh_gate = adapter.hold("failed earlier"), adapter.hold("fresh")
+    delivery.retry_now("chat")
+    retrying = asyncio.create_task(delivery.retry_due())  # reads both; sends the older one first
+    await adapter.inside["failed earlier"].wait()
+    sending = asyncio.create_task(delivery.send([fresh]))
+    await adapter.inside["fresh"].wait()
+    fresh_gate.set()
+    await sending  # "fresh" is out before the retry loop gets to it
+    older_gate.set()
+    assert await retrying == 1
+    assert adapter.sent == ["fresh", "failed earlier"]
+
+
+async def test_a_platform_that_is_back_gets_its_failed_replies_before_their_backoff_ends(
+        delivery: Delivery, adapter: RecordingAdapter) -> None:
+    adapter.failing = True
+    await delivery.send([enqueue(delivery, "announcement")])  # fails; next try in 0.5 to 1 s
+    adapter.failing = False
+    assert await delivery.retry_due() == 0
+    delivery.retry_now("chat")
+    assert await delivery.retry_due() == 1
+    assert adapter.sent == ["announcement"]
