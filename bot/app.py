@@ -37,6 +37,7 @@ Clock = Callable[[], datetime]
 
 KEEP = timedelta(days=30)
 HOUSEKEEPING_SECONDS = 6 * 3600
+CHECKPOINT_SECONDS = 30
 
 
 def utc_now() -> datetime:
@@ -100,6 +101,7 @@ class App:
         self._recover_jobs()
         self._tasks.append(asyncio.create_task(self.delivery.run()))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+        self._tasks.append(asyncio.create_task(self._checkpoints()))
         if self.server is not None:
             for adapter in self.adapters.values():
                 routes = getattr(adapter, "routes", None)
@@ -128,6 +130,15 @@ class App:
             except Exception:  # a failed clean-up must not stop the bot; try again next round
                 log.exception("housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+    async def _checkpoints(self) -> None:
+        """Keep SQLite's write-ahead log short, off the event loop (see bot/storage/engine.py)."""
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            try:
+                await asyncio.to_thread(self.store.checkpoint)
+            except Exception:  # a busy or failing checkpoint is retried next round
+                log.exception("checkpoint failed")
 
     def _recover_jobs(self) -> None:
         """Re-plan jobs the features' tables want but the scheduler lacks; too late ones are logged."""

@@ -406,3 +406,17 @@ def test_outbox_hands_out_due_items_oldest_first_and_retries_failures_later(stor
 def test_marking_an_unknown_outbox_item_raises_record_not_found(store: Store) -> None:
     with pytest.raises(RecordNotFound), store.unit() as u:
         u.outbox.mark_sent(404, NOW)
+
+
+def test_a_checkpoint_moves_the_write_ahead_log_into_the_database_file(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wal.db'}")
+    store.migrate()
+    with store.unit() as u:
+        for n in range(200):
+            u.cursors.set(f"c{n}", "x" * 500)
+    before = os.path.getsize(tmp_path / "wal.db")
+    store.checkpoint()
+    assert os.path.getsize(tmp_path / "wal.db") > before  # the pages reached the main file
+    with store.unit() as u:
+        assert u.cursors.get("c199") == "x" * 500
+    store.close()

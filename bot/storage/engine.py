@@ -28,6 +28,9 @@ BUSY_TIMEOUT_MS = 10_000
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
+    # No checkpoint inside a commit (it syncs the file: 10 ms on a command's path);
+    # the running bot checkpoints in a thread instead (Store.checkpoint).
+    "PRAGMA wal_autocheckpoint=0",
     "PRAGMA foreign_keys=ON",
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
 )

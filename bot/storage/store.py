@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 from sqlalchemy.exc import DBAPIError
 
@@ -39,7 +40,20 @@ class Store:
         with self._translated(), self.engine.begin() as connection:
             yield Unit(connection)
 
+    def checkpoint(self) -> None:
+        """Copy SQLite's write-ahead log into the database file (PASSIVE: never blocks writers).
+
+        Safe to call from any thread: it uses its own short-lived connection. A
+        no-op for PostgreSQL and in-memory SQLite.
+        """
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return
+        with closing(sqlite3.connect(url.database, timeout=10)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def close(self) -> None:
+        self.checkpoint()
         self.engine.dispose()
 
     @contextmanager

@@ -12,19 +12,16 @@ have answered N requests, instead of sleeping.
 from __future__ import annotations
 
 import asyncio
-import os
 import pathlib
 import re
-import signal
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import yaml
 
+from tests.auxil.process import LISTENING, ROOT, BotProcess
 from tests.fakes.discourse import FakeDiscourse, RecordedRequest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "coop-webhook-secret-0123"
 NOTIFICATIONS = "GET /notifications.json"
 
@@ -49,29 +46,28 @@ def discourse_config(folder: pathlib.Path, forum: FakeDiscourse, *, poll_interva
 
 
 class DiscourseBot:
-    """``coopbot run`` as a subprocess; ``log`` waits for a line on its stderr."""
+    """``coopbot run`` as a subprocess (a ``BotProcess``); ``log`` waits for a line on its stderr."""
 
     def __init__(self, config: pathlib.Path) -> None:
         self.config = config
-        self.lines: list[str] = []
+        self.process = BotProcess(config)
         self.url = ""
-        self.proc: asyncio.subprocess.Process | None = None
-        self._changed = asyncio.Condition()
-        self._reader: asyncio.Task[None] | None = None
-        self._eof = False
+
+    @property
+    def proc(self) -> asyncio.subprocess.Process | None:
+        return self.process.proc
+
+    @property
+    def lines(self) -> list[str]:
+        return self.process.lines
 
     @property
     def webhook_url(self) -> str:
         return self.url + "/discourse/webhook"
 
     async def __aenter__(self) -> DiscourseBot:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "-c", str(self.config), cwd=ROOT,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self._reader = asyncio.create_task(self._read())
-        found = await self.log(r"server listening on (http://\S+)")
+        await self.process.start()
+        found = await self.log(LISTENING)
         self.url = found.group(1)
         await self.log("coopbot ready")
         return self
@@ -82,45 +78,14 @@ class DiscourseBot:
     async def stop(self) -> None:
         if self.proc is None or self.proc.returncode is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.proc.wait(), timeout=10)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-        if self._reader:
-            await self._reader
+        await self.process.stop(timeout=10)
 
-    async def _read(self) -> None:
-        assert self.proc and self.proc.stderr
-        async for raw in self.proc.stderr:
-            async with self._changed:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-                self._changed.notify_all()
-        async with self._changed:
-            self._eof = True
-            self._changed.notify_all()
-
-    async def log(self, pattern: str, *, after: int = 0, timeout: float = 10.0) -> re.Match[str]:
+    async def log(self, pattern: str | re.Pattern[str], *, after: int = 0, timeout: float = 10.0) -> re.Match[str]:
         """The first stderr line from index ``after`` on matching ``pattern``, waiting for it."""
-        regex = re.compile(pattern)
-
-        def found() -> re.Match[str] | None:
-            return next((m for line in self.lines[after:] if (m := regex.search(line))), None)
-
-        async with self._changed:
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._changed.wait_for(lambda: found() is not None or self._eof)
-            except TimeoutError:
-                raise AssertionError(f"no log line {pattern!r} in {timeout}s:\n{self.stderr()}") from None
-        match = found()
-        if match is None:
-            raise AssertionError(f"bot exited before logging {pattern!r}:\n{self.stderr()}")
-        return match
+        return await self.process.search_log(pattern, after=after, timeout=timeout)
 
     def stderr(self) -> str:
-        return "\n".join(self.lines[-60:])
+        return self.process.log()
 
 
 class RequestSignal(list[RecordedRequest]):

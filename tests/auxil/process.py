@@ -74,21 +74,35 @@ class Process:
 
     async def wait_for_log(self, pattern: str | re.Pattern[str], timeout: float = 15.0) -> re.Match[str]:
         """The first log line (not yet consumed) matching ``pattern``; lines up to it are consumed."""
+        return await self._wait_for_line(pattern, after=None, timeout=timeout)
+
+    async def search_log(self, pattern: str | re.Pattern[str], *, after: int = 0,
+                         timeout: float = 15.0) -> re.Match[str]:
+        """The first log line from index ``after`` on matching ``pattern``, waiting for it; consumes nothing."""
+        return await self._wait_for_line(pattern, after=after, timeout=timeout)
+
+    async def _wait_for_line(self, pattern: str | re.Pattern[str], *, after: int | None,
+                             timeout: float) -> re.Match[str]:
+        """Wait (on the reader's condition, never polling) for a matching line from index ``after``,
+        or, if ``after`` is None, from the first unconsumed line, consuming lines up to the match."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         found: list[re.Match[str]] = []
 
         def search() -> bool:
-            for index in range(self._read_upto, len(self.lines)):
+            start = self._read_upto if after is None else after
+            for index in range(start, len(self.lines)):
                 match = regex.search(self.lines[index])
                 if match:
-                    self._read_upto = index + 1
+                    if after is None:
+                        self._read_upto = index + 1
                     found.append(match)
                     return True
             return self._eof
 
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(search), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait_for(search)
             except TimeoutError:
                 raise AssertionError(f"no log line matching {regex.pattern!r} within {timeout}s:\n{self.log()}") from None
         if not found:
