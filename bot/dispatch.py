@@ -89,7 +89,7 @@ class Dispatcher:
             incident = uuid.uuid4().hex[:8]
             log.exception("incident %s: command failed platform=%s channel=%s",
                           incident, incoming.platform, incoming.place.channel_id)
-            return self._fail(incoming, now, lambda lang: self._reply(lang, self.s.catalogue.t(lang, "errors.internal", incident=incident))), JobPlan()
+            return self._fail(incoming, now, lambda lang: self._internal_error(lang, incident)), JobPlan()
 
     def _fail(self, incoming: Incoming, now: datetime, make: Callable[[str], Reply]) -> list[Outgoing]:
         """Answer an error in a fresh transaction: the handler's writes are gone, the claim stays."""
@@ -146,6 +146,9 @@ class Dispatcher:
     def _reply(self, lang: str, text: str) -> Reply:
         """An error reply: only for the asker where the platform can do that."""
         return Reply(parts=(Text(text),), lang=lang, ephemeral=True)
+
+    def _internal_error(self, lang: str, incident: str) -> Reply:
+        return self._reply(lang, self.s.catalogue.t(lang, "errors.internal", incident=incident))
 
     def _unknown(self, unknown: Unknown, lang: str) -> Reply:
         t = self.s.catalogue.t
