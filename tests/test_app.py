@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bot.adapters.console import CHANNEL
 from bot.app import App
 from bot.commands import CommandSpec, Registry, discover
 from bot.storage import Store
@@ -96,7 +97,7 @@ def _add_call_with_reminder(store: Store, due_in: timedelta) -> int:
     now = datetime.now(timezone.utc)
     with store.unit() as unit:
         call = unit.calls.add(title="Council", starts_at=now + due_in + timedelta(minutes=15), duration_minutes=60,
-                              coops=(), created_by="ana", platform="console", channel_id="room", now=now)
+                              coops=(), created_by="ana", platform="console", channel_id=CHANNEL, now=now)
         [reminder] = unit.reminders.replace_for_call(call.id, [(15, now + due_in)])
     return reminder.id
 

@@ -151,6 +151,8 @@ async def test_pydiscourse_retries_a_429_three_times_then_raises_without_waiting
     them (Retry-After is ignored), then ``DiscourseRateLimitedError``. Its sleeps are recorded
     instead of slept."""
     sleeps: list[float] = []
+    # The one patch in the suite, and not of our code: pydiscourse's own module clock, so its
+    # 3 × 8 s of sleeping is recorded instead of slept. It documents why the adapter owns the wait.
     monkeypatch.setattr(pydiscourse.client, "time", SimpleNamespace(sleep=sleeps.append))
     forum.start_rate_limiting(wait_seconds=7)
     with pytest.raises(DiscourseRateLimitedError, match="Number of rate limit retries exceeded"):

@@ -21,7 +21,6 @@ from bot.adapters.mattermost import (
     MAX_POST_LENGTH,
     Cursors,
     MattermostAdapter,
-    RecentIds,
     slash_response,
     slash_token_ok,
 )
@@ -41,6 +40,7 @@ from bot.adapters.mattermost_events import (
     profile_zone,
 )
 from bot.adapters.mattermost_socket import reconnect_delay
+from bot.adapters.recent import RecentIds
 from bot.errors import RateLimited, StorageError
 from bot.messages import Incoming, Outgoing, Reaction
 from bot.storage import Store

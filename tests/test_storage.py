@@ -55,6 +55,8 @@ def postgres_server() -> Iterator[str]:
     """Base URL of a PostgreSQL server that lives as long as the test session."""
     bindir = _pg_bindir()
     if bindir is None:
+        # Justified: these are the SQLite repo tests again on PostgreSQL; Debian's postgresql
+        # package is on this project's machines (CI runs them), a bare developer box may lack it.
         pytest.skip("PostgreSQL is not installed: no pg_ctl/initdb on PATH or in /usr/lib/postgresql/*/bin")
     pytest.importorskip("psycopg", reason="psycopg 3 is not installed: pip install 'psycopg[binary]'")
     as_user: list[str] = []
@@ -62,7 +64,7 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:  # initdb refuses to run as root
         try:
             owner = pwd.getpwnam("postgres")
-        except KeyError:
+        except KeyError:  # justified: initdb cannot run as root, and there is no one else to run it as
             pytest.skip("running as root and there is no 'postgres' user to run initdb as")
         os.chown(root, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]

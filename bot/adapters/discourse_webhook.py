@@ -22,13 +22,13 @@ import hashlib
 import hmac
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 from aiohttp import web
 
 from bot.adapters.discourse_text import PostView, post_view
+from bot.adapters.recent import RecentIds
 from bot.errors import AdapterError
 from bot.storage import Store
 
@@ -59,17 +59,14 @@ class EventLog:
 
     def __init__(self, store: Store, size: int = REMEMBERED_EVENTS) -> None:
         self._store = store
-        self._size = size
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent = RecentIds(size)
 
     def seen(self, event_id: str) -> bool:
         return event_id in self._recent
 
     def record(self, event_id: str) -> bool:
         """Record a handled event; False if it had been recorded before (a replay)."""
-        self._recent[event_id] = None
-        while len(self._recent) > self._size:
-            self._recent.popitem(last=False)
+        self._recent.add(event_id)
         with self._store.unit() as unit:
             return unit.inbox.claim(EVENT_PLATFORM, event_id, datetime.now(timezone.utc))
 

@@ -24,7 +24,6 @@ import hmac
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -49,6 +48,7 @@ from bot.adapters.mattermost_events import (
     posts_in_listing,
 )
 from bot.adapters.mattermost_socket import MattermostSocket, reconnect_delay
+from bot.adapters.recent import RecentIds
 from bot.errors import AdapterError, RateLimited
 from bot.messages import Incoming, Outgoing, Place, Reaction, Reply, Sender
 from bot.rendering import render, split_message
@@ -87,22 +87,6 @@ class Me:
     id: str
     username: str
     team_id: str
-
-
-class RecentIds:
-    """The ids of the last ``size`` posts handled, oldest forgotten first."""
-
-    def __init__(self, size: int = RECENT_IDS) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-
-    def __contains__(self, post_id: object) -> bool:
-        return post_id in self._ids
-
-    def add(self, post_id: str) -> None:
-        self._ids[post_id] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
 
 
 class Cursors:
@@ -205,7 +189,7 @@ class MattermostAdapter:
         self._clock = clock
         self._cursors = Cursors(store)
         self._profiles = Profiles(self.rest, clock=clock)
-        self._recent = RecentIds()
+        self._recent = RecentIds(RECENT_IDS)
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
         self._channels: dict[str, ChannelInfo] = {}  # watched, by id
         self._behind: set[str] = set()  # channels whose catching up failed: their cursor must wait

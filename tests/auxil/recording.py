@@ -1,27 +1,24 @@
-"""An in-process adapter for tests and benchmarks: push messages in, await what the bot sends."""
+"""An in-process adapter for tests and benchmarks: push messages in, await what the bot sends.
+
+It is the console adapter with stdin and stdout swapped for method calls and a
+queue, so rendering and place rules are the console's own.
+"""
 from __future__ import annotations
 
 import asyncio
-import itertools
-import uuid
-from datetime import datetime, timezone
+import dataclasses
 
 from bot.adapters.base import OnMessage
+from bot.adapters.console import ConsoleAdapter
 from bot.errors import AdapterError
-from bot.messages import Incoming, Outgoing, Place, Reply, Sender
-from bot.rendering import render
+from bot.messages import Incoming, Outgoing
 
 
-class RecordingAdapter:
-    platform = "console"  # stands in for the console: same rendering, same place rules
-
+class RecordingAdapter(ConsoleAdapter):
     def __init__(self, *, zone: str | None = None, fail_sends: int = 0) -> None:
+        super().__init__(user="tester", zone=zone)
         self.sent: asyncio.Queue[Outgoing] = asyncio.Queue()
-        self.sender = Sender(id="tester", name="tester", zone=zone)
-        self.place = Place(platform=self.platform, channel_id="room", is_direct=True)
         self.fail_sends = fail_sends  # the next N sends raise AdapterError, as a server that is away
-        self._ids = itertools.count(1)
-        self._session = uuid.uuid4().hex[:8]  # ids stay unique across apps sharing one database
         self._on_message: OnMessage | None = None
 
     async def start(self, on_message: OnMessage) -> None:
@@ -31,9 +28,8 @@ class RecordingAdapter:
         self._on_message = None
 
     def incoming(self, text: str, message_id: str | None = None) -> Incoming:
-        return Incoming(platform=self.platform, message_id=message_id or f"{self._session}-{next(self._ids)}",
-                        sender=self.sender, place=self.place, text=text,
-                        received_at=datetime.now(timezone.utc))
+        made = self._incoming(text)  # ids unique across apps sharing one database
+        return made if message_id is None else dataclasses.replace(made, message_id=message_id)
 
     async def say(self, text: str, message_id: str | None = None) -> None:
         assert self._on_message is not None, "start the app first"
@@ -41,15 +37,6 @@ class RecordingAdapter:
 
     async def next_text(self, timeout: float = 5.0) -> str:
         return (await asyncio.wait_for(self.sent.get(), timeout)).text
-
-    def render(self, reply: Reply) -> str:
-        return render(reply, "plain")
-
-    def reply_place(self, incoming: Incoming) -> Place:
-        return self.place
-
-    def announce_place(self) -> Place | None:
-        return self.place
 
     async def send(self, out: Outgoing) -> None:
         if self.fail_sends > 0:
