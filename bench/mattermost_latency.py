@@ -15,7 +15,10 @@ Each bot runs as its own process against a fresh fake Mattermost
 * memory: the bot process's resident set (VmRSS) and its peak (VmHWM) after both.
 
 The floor is ``bench/echo_aiohttp.py`` (a websocket and a pooled session, no
-logic); ``bench/echo_driver.py`` is mattermostdriver 7.3.2 used as documented.
+logic) on the standard asyncio loop; it runs once more on uvloop, as coopbot
+does where uvloop is installed, and coopbot runs once more on the standard
+loop (``COOPBOT_LOOP=asyncio``), so each gain can be told apart.
+``bench/echo_driver.py`` is mattermostdriver 7.3.2 used as documented.
 Both answer ``!ping``; coopbot answers ``!help tz`` (a cheap command) and
 ``!time 7pm GMT on 29 Nov 2018``. With ``--profile DIR`` coopbot runs under
 cProfile (``COOPBOT_PROFILE``) and its stats land in DIR. Prints a table; not a
@@ -71,8 +74,8 @@ class Result:
     peak_mb: float
 
 
-async def _echo(script: str, mm: FakeMattermost) -> Process:
-    return await _connected(Process([str(ROOT / "bench" / script), mm.url, mm.bot_token]), mm)
+async def _echo(script: str, mm: FakeMattermost, *flags: str) -> Process:
+    return await _connected(Process([str(ROOT / "bench" / script), mm.url, mm.bot_token, *flags]), mm)
 
 
 async def _connected(proc: Process, mm: FakeMattermost) -> Process:
@@ -86,12 +89,14 @@ async def _connected(proc: Process, mm: FakeMattermost) -> Process:
     return proc
 
 
-def _coopbot(profile_dir: pathlib.Path | None, label: str) -> Launch:
+def _coopbot(profile_dir: pathlib.Path | None, label: str, loop: str = "") -> Launch:
     async def launch(mm: FakeMattermost, folder: pathlib.Path) -> Process:
         config = bot_config(folder, adapters={"mattermost": {
             "enabled": True, "url": mm.url, "token": mm.bot_token, "team": mm.team.name}},
             bot={"log_level": os.environ.get("BENCH_LOG_LEVEL", "INFO")})
         env = {"COOPBOT_PROFILE": str(profile_dir / f"{label}.prof")} if profile_dir else {}
+        if loop:
+            env["COOPBOT_LOOP"] = loop
         return await _connected(BotProcess(config, env=env), mm)
     return launch
 
@@ -99,9 +104,11 @@ def _coopbot(profile_dir: pathlib.Path | None, label: str) -> Launch:
 def contenders(profile_dir: pathlib.Path | None) -> list[Contender]:
     return [
         Contender("bare aiohttp (floor)", "!ping", lambda mm, _: _echo("echo_aiohttp.py", mm)),
+        Contender("bare aiohttp on uvloop", "!ping", lambda mm, _: _echo("echo_aiohttp.py", mm, "--uvloop")),
         Contender("mattermostdriver 7.3.2", "!ping", lambda mm, _: _echo("echo_driver.py", mm)),
         Contender("coopbot", "!help tz", _coopbot(profile_dir, "help")),
         Contender("coopbot", TIME_COMMAND, _coopbot(profile_dir, "time")),
+        Contender("coopbot, standard asyncio loop", TIME_COMMAND, _coopbot(profile_dir, "time-asyncio", "asyncio")),
     ]
 
 

@@ -60,9 +60,9 @@ class Dispatcher:
         items, plan = self.dispatch(incoming)
         self.apply_jobs(plan)
         await self.delivery.send(items)
-        if items:
-            log.info("platform=%s channel=%s handled in %.2f ms", incoming.platform,
-                     incoming.place.channel_id, (time.perf_counter() - started) * 1000)
+        if items and log.isEnabledFor(logging.DEBUG):  # a log line costs as much as the SQL: not by default
+            log.debug("platform=%s channel=%s handled in %.2f ms", incoming.platform,
+                      incoming.place.channel_id, (time.perf_counter() - started) * 1000)
         return items
 
     def dispatch(self, incoming: Incoming) -> tuple[list[Outgoing], JobPlan]:

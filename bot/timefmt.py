@@ -17,7 +17,7 @@ from functools import lru_cache
 from babel import Locale
 from babel.dates import format_date
 
-from bot.zones import ResolvedZone, utc_offset_label
+from bot.zones import ResolvedZone, offset_label
 
 __all__ = ["ZoneRow", "format_instant", "format_zone_rows"]
 
@@ -46,14 +46,14 @@ def _day(day: date, lang: str) -> tuple[str, str]:
 
 
 def _row(at_utc: datetime, zone: ResolvedZone, lang: str) -> ZoneRow:
-    local = at_utc.astimezone(zone.tz)
+    local = at_utc.astimezone(zone.tz)  # pytz's fromutc: the right offset, no normalize needed
     weekday, day = _day(local.date(), lang)
     return ZoneRow(
         label=zone.label,
         weekday=weekday,
         date=day,
-        time=f"{local:%H:%M}",
-        offset=utc_offset_label(at_utc, zone.tz),
+        time=f"{local.hour:02d}:{local.minute:02d}",
+        offset=offset_label(local),
     )
 
 

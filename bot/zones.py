@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TypeAlias, TypeVar
 
 import pytz
@@ -107,6 +108,7 @@ def parse_offset(folded: str) -> int | None:
     return -total if match.group("sign") == "-" else total
 
 
+@lru_cache(maxsize=256)
 def _format_offset(minutes: int) -> str:
     """-180 → "UTC−3", 330 → "UTC+5:30", 0 → "UTC+0" (a real minus sign, U+2212)."""
     sign = _MINUS_SIGN if minutes < 0 else "+"
@@ -116,7 +118,12 @@ def _format_offset(minutes: int) -> str:
 
 def utc_offset_label(at_utc: datetime, tz: PytzZone) -> str:
     """The zone's offset at that instant: "UTC+0", "UTC−3", "UTC+5:45"."""
-    offset = at_utc.astimezone(tz).utcoffset() or timedelta(0)
+    return offset_label(at_utc.astimezone(tz))
+
+
+def offset_label(local: datetime) -> str:
+    """The UTC offset of an aware local time, as ``utc_offset_label`` writes it."""
+    offset = local.utcoffset() or timedelta(0)
     return _format_offset(round(offset.total_seconds() / 60))
 
 

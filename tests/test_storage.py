@@ -184,8 +184,11 @@ def test_a_database_failure_is_a_storage_error(store: Store) -> None:
 
 
 def test_a_naive_datetime_is_refused(store: Store) -> None:
-    with pytest.raises(StatementError, match="naive datetime"), store.unit() as u:
-        u.inbox.claim("mattermost", "m1", datetime(2025, 3, 30, 12, 0))
+    naive = datetime(2025, 3, 30, 12, 0)
+    with pytest.raises(ValueError, match="naive datetime"), store.unit() as u:  # driver-level statement
+        u.inbox.claim("mattermost", "m1", naive)
+    with pytest.raises(StatementError, match="naive datetime"), store.unit() as u:  # through SQLAlchemy
+        u.users.set_zone("mattermost", "ana", "UTC", naive)
 
 
 # --- users, channels, cursors ----------------------------------------------------------------
@@ -421,4 +424,66 @@ def test_a_checkpoint_moves_the_write_ahead_log_into_the_database_file(tmp_path:
     assert os.path.getsize(tmp_path / "wal.db") > before  # the pages reached the main file
     with store.unit() as u:
         assert u.cursors.get("c199") == "x" * 500
+    store.close()
+
+
+def test_driver_level_rows_read_back_through_sqlalchemy_like_its_own(store: Store) -> None:
+    """Claim and outbox statements bypass SQLAlchemy; their times must sort and read back alike."""
+    buenos_aires = timezone(timedelta(hours=-3))
+    local = datetime(2025, 3, 30, 9, 0, 0, 5, tzinfo=buenos_aires)  # 12:00:00.000005 UTC
+    with store.unit() as u:
+        queued = u.outbox.enqueue(platform="mattermost", channel_id="c", thread_id=None, text="x", now=local)
+        assert u.inbox.claim("mattermost", "m1", local)
+    with store.unit() as u:
+        (read,) = u.outbox.due("mattermost", NOW + timedelta(microseconds=5), 10)
+        assert read == queued and read.created_at.tzinfo == UTC
+        assert u.outbox.due("mattermost", NOW + timedelta(microseconds=4), 10) == []
+        assert u.inbox.prune(NOW + timedelta(microseconds=5)) == 0
+        assert u.inbox.prune(NOW + timedelta(microseconds=6)) == 1
+
+
+# --- the preferences cache and the kept connection ----------------------------------------
+
+def test_cached_preferences_follow_committed_changes_only(store: Store) -> None:
+    with store.unit() as u:
+        assert u.users.get("mattermost", "ana") is None  # cached as "none"
+    with store.unit() as u:
+        u.users.set_zone("mattermost", "ana", "Europe/London", NOW)
+    with store.unit() as u:
+        prefs = u.users.get("mattermost", "ana")
+        assert prefs is not None and prefs.zone == "Europe/London"
+    with pytest.raises(RuntimeError), store.unit() as u:
+        u.users.set_zone("mattermost", "ana", "Asia/Tokyo", NOW)
+        changed = u.users.get("mattermost", "ana")
+        assert changed is not None and changed.zone == "Asia/Tokyo"  # the unit sees its own write
+        raise RuntimeError("roll back")
+    with store.unit() as u:
+        prefs = u.users.get("mattermost", "ana")
+        assert prefs is not None and prefs.zone == "Europe/London"
+
+
+def test_a_kept_connection_serves_its_thread_and_other_threads_use_the_pool(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'kept.db'}")
+    store.migrate()
+    store.keep_connection()
+    kept = store._kept
+    assert kept is not None
+    seen: list[object] = []
+    with store.unit() as u:
+        seen.append(u.cursors._conn)
+        u.cursors.set("here", "1")
+    with store.unit() as u:
+        seen.append(u.cursors._conn)
+
+    def elsewhere() -> None:
+        with store.unit() as other:
+            seen.append(other.cursors._conn)
+            other.cursors.set("there", "2")
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join()
+    assert seen[0] is kept and seen[1] is kept and seen[2] is not kept
+    with store.unit() as u:
+        assert (u.cursors.get("here"), u.cursors.get("there")) == ("1", "2")
     store.close()

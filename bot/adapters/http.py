@@ -9,12 +9,12 @@ connection a plain, retryable ``AdapterError``.
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import orjson
 
 from bot.errors import AdapterError, RateLimited, RejectedError
 
@@ -49,7 +49,8 @@ class JsonClient:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=32, keepalive_timeout=60)
-            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout, connector=connector)
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout, connector=connector,
+                                                  json_serialize=_dumps)
         return self._session
 
     async def request(self, method: str, path: str, *, json_body: Any = None,
@@ -76,11 +77,15 @@ class JsonClient:
             await self._session.close()
 
 
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _decode(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return orjson.loads(raw)
     except ValueError:
         return raw.decode("utf-8", "replace")
 

@@ -10,10 +10,11 @@ per connection from 0 (``hello``); responses to our requests carry
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Union
+
+import orjson
 
 from bot.messages import Reaction
 
@@ -214,7 +215,7 @@ _MISSING: Any = object()
 
 def _loads(raw: str | bytes) -> Any:
     try:
-        return json.loads(raw)
+        return orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
         raise MalformedEvent(f"not JSON: {type(err).__name__}") from None
 

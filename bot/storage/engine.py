@@ -69,4 +69,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Straight to the driver: nothing of SQLAlchemy's bookkeeping applies to a BEGIN.
+    driver = connection.connection.driver_connection
+    assert driver is not None, "begin runs on a live connection"
+    driver.execute("BEGIN IMMEDIATE")

@@ -5,9 +5,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete
 
+from bot.storage.driver import db_time, execute
 from bot.storage.schema import inbox
-from bot.storage.sql import insert_if_absent
 
+_CLAIM = (  # RETURNING, not rowcount: rows come back only for an insert, on both databases
+    "INSERT INTO inbox (platform, message_id, handled_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (platform, message_id) DO NOTHING RETURNING message_id"
+)
 _PRUNE = delete(inbox).where(inbox.c.handled_at < bindparam("older_than"))
 
 
@@ -21,9 +25,8 @@ class InboxRepo:
         Claim in the same unit as the command's writes: if the unit rolls back,
         the claim does too and the message can be handled again.
         """
-        stmt = insert_if_absent(self._conn.dialect.name, inbox)
-        params = {"platform": platform, "message_id": message_id, "handled_at": now}
-        return self._conn.execute(stmt, params).first() is not None
+        cursor = execute(self._conn, _CLAIM, (platform, message_id, db_time(self._conn, now)))
+        return cursor.fetchone() is not None
 
     def prune(self, older_than: datetime) -> int:
         """Forget messages handled before ``older_than``; returns how many."""

@@ -1,15 +1,21 @@
 """Replies on their way out, kept until a platform accepted them."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
+from bot.storage.driver import db_time, execute
 from bot.storage.records import OutboxItem, RecordNotFound
 from bot.storage.schema import outbox
 
-_ENQUEUE = insert(outbox).returning(*outbox.c)
+# On every reply's path: driver-level (see bot/storage/driver.py).
+_ENQUEUE = (
+    "INSERT INTO outbox (platform, channel_id, thread_id, text, created_at, attempts, next_attempt_at)"
+    " VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING id"
+)
+_SENT = "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?"
 _DUE = (
     select(outbox)
     .where(
@@ -32,16 +38,12 @@ class OutboxRepo:
     def enqueue(
         self, *, platform: str, channel_id: str, thread_id: str | None, text: str, now: datetime
     ) -> OutboxItem:
-        row = self._conn.execute(_ENQUEUE, {
-            "platform": platform,
-            "channel_id": channel_id,
-            "thread_id": thread_id,
-            "text": text,
-            "created_at": now,
-            "attempts": 0,
-            "next_attempt_at": now,
-        }).one()
-        return OutboxItem(**row._mapping)
+        at = db_time(self._conn, now)
+        (item_id,) = execute(self._conn, _ENQUEUE, (platform, channel_id, thread_id, text, at, at)).fetchone()
+        return OutboxItem(id=item_id, platform=platform, channel_id=channel_id, thread_id=thread_id,
+                          text=text, created_at=now.astimezone(UTC), attempts=0,
+                          next_attempt_at=now.astimezone(UTC),
+                          sent_at=None, last_error=None)
 
     def due(self, platform: str, now: datetime, limit: int) -> list[OutboxItem]:
         """Unsent items whose next attempt is due, oldest first (so a channel keeps its order)."""
@@ -49,7 +51,8 @@ class OutboxRepo:
         return [OutboxItem(**row._mapping) for row in rows]
 
     def mark_sent(self, item_id: int, now: datetime) -> None:
-        self._attempted(item_id, sent_at=now)
+        if execute(self._conn, _SENT, (db_time(self._conn, now), item_id)).rowcount != 1:
+            raise RecordNotFound("outbox", item_id)
 
     def mark_failed(self, item_id: int, now: datetime, retry_at: datetime, error: str) -> None:
         """Count a failed attempt; the item is due again at ``retry_at`` (never before ``now``)."""

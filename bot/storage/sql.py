@@ -1,7 +1,7 @@
 """Statement builders for the two things standard SQL lacks, per dialect.
 
 SQLite and PostgreSQL share the ``INSERT ... ON CONFLICT`` syntax, but
-SQLAlchemy builds it from each dialect's own ``insert``; these builders pick the
+SQLAlchemy builds it from each dialect's own ``insert``; this builder picks the
 right one, so repositories stay free of dialect checks.
 
 Every statement in the repositories is built once and executed with a dict of
@@ -24,17 +24,6 @@ _INSERTS: Mapping[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
     "postgresql": postgresql.insert,
     "sqlite": sqlite.insert,
 }
-
-
-@cache
-def insert_if_absent(dialect: str, table: Table) -> ReturningInsert[Any]:
-    """Insert unless the primary key exists; a row comes back only if it was inserted.
-
-    A conflict is not an error, so the surrounding transaction goes on unharmed.
-    (RETURNING, not rowcount: an INSERT's rowcount is not portable.)
-    """
-    keys = list(table.primary_key)
-    return _INSERTS[dialect](table).on_conflict_do_nothing(index_elements=keys).returning(*keys)
 
 
 @cache

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from bot.errors import StorageError
 from bot.storage.engine import make_engine
 from bot.storage.migrate import upgrade
 from bot.storage.unit import Unit
+from bot.storage.users import PrefsCache
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,9 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.prefs = PrefsCache()
+        self._kept: Connection | None = None
+        self._kept_by: int | None = None
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; a no-op when it is already there."""
@@ -37,8 +43,25 @@ class Store:
     @contextmanager
     def unit(self) -> Iterator[Unit]:
         """One transaction: commits when the block ends, rolls back if it raises."""
-        with self._translated(), self.engine.begin() as connection:
-            yield Unit(connection)
+        kept = self._kept
+        if kept is None or self._kept_by != threading.get_ident() or kept.in_transaction():
+            with self._translated(), self.engine.begin() as connection:
+                yield Unit(connection, self.prefs)
+            return
+        with self._translated(), kept.begin():
+            yield Unit(kept, self.prefs)
+
+    def keep_connection(self) -> None:
+        """Let the calling thread's units reuse one SQLite connection (the event loop's).
+
+        A pool checkout costs more than the whole transaction of a command;
+        one thread's units never overlap, so they can share a connection.
+        Other threads keep using the pool. PostgreSQL stays on the pool, whose
+        pre-ping survives a database restart.
+        """
+        if self.engine.url.get_backend_name() == "sqlite" and self._kept is None:
+            self._kept = self.engine.connect()
+            self._kept_by = threading.get_ident()
 
     def checkpoint(self) -> None:
         """Copy SQLite's write-ahead log into the database file (PASSIVE: never blocks writers).
@@ -53,6 +76,9 @@ class Store:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
         self.checkpoint()
         self.engine.dispose()
 

@@ -8,7 +8,7 @@ from bot.storage.cursors import CursorRepo
 from bot.storage.inbox import InboxRepo
 from bot.storage.outbox import OutboxRepo
 from bot.storage.reminders import ReminderRepo
-from bot.storage.users import ChannelRepo, UserRepo
+from bot.storage.users import ChannelRepo, PrefsCache, UserRepo
 
 
 class Unit:
@@ -19,8 +19,8 @@ class Unit:
 
     __slots__ = ("users", "channels", "calls", "reminders", "inbox", "outbox", "cursors")
 
-    def __init__(self, conn: Connection) -> None:
-        self.users = UserRepo(conn)
+    def __init__(self, conn: Connection, prefs: PrefsCache | None = None) -> None:
+        self.users = UserRepo(conn, prefs)
         self.channels = ChannelRepo(conn)
         self.calls = CallRepo(conn)
         self.reminders = ReminderRepo(conn)
