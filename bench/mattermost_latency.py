@@ -108,6 +108,7 @@ def contenders(profile_dir: pathlib.Path | None) -> list[Contender]:
         Contender("mattermostdriver 7.3.2", "!ping", lambda mm, _: _echo("echo_driver.py", mm)),
         Contender("coopbot", "!help tz", _coopbot(profile_dir, "help")),
         Contender("coopbot", TIME_COMMAND, _coopbot(profile_dir, "time")),
+        Contender("coopbot, standard asyncio loop", "!help tz", _coopbot(profile_dir, "help-asyncio", "asyncio")),
         Contender("coopbot, standard asyncio loop", TIME_COMMAND, _coopbot(profile_dir, "time-asyncio", "asyncio")),
     ]
 

@@ -35,13 +35,20 @@ class CommandSpec:
     names: dict[str, tuple[str, ...]]  # language -> words, e.g. {"es": ("llamada", "agendar")}
     func: Handler
     order: int = 100  # position in help listings
+    reads_post: bool = False  # the first argument names an earlier post, read before the command runs
 
     def name(self, lang: str) -> str:
         return " ".join(self.names.get(lang) or self.names["en"])
 
 
-def command(key: str, *, en: str, es: str, order: int = 100) -> Callable[[F], F]:
-    """Tag ``func`` as the handler of command ``key``, called ``en`` / ``es``."""
+def command(key: str, *, en: str, es: str, order: int = 100, reads_post: bool = False) -> Callable[[F], F]:
+    """Tag ``func`` as the handler of command ``key``, called ``en`` / ``es``.
+
+    ``reads_post``: the first argument names an earlier post of the same
+    conversation ("agenda from 2"). Handlers are synchronous and run inside the
+    message's transaction, so the dispatcher reads that post through the
+    adapter beforehand; the handler gets it from ``ctx.source_post()``.
+    """
 
     def tag(func: F) -> F:
         spec = CommandSpec(
@@ -49,6 +56,7 @@ def command(key: str, *, en: str, es: str, order: int = 100) -> Callable[[F], F]
             names={"en": tuple(en.split()), "es": tuple(es.split())},
             func=func,
             order=order,
+            reads_post=reads_post,
         )
         setattr(func, _ATTRIBUTE, spec)
         return func

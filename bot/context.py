@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import UsageError
-from bot.messages import Incoming, Part, Place, Reply, Target, Text, TimeTable
+from bot.errors import UsageError, UserError
+from bot.messages import Incoming, Part, Place, Reply, SourcePost, Target, Text, TimeTable
 
 if TYPE_CHECKING:
     from bot.commands import CommandSpec, Registry
@@ -57,6 +57,9 @@ class Context:
     registry: Registry
     sender_zone: ResolvedZone
     jobs: JobPlan = field(default_factory=JobPlan)
+    # For ``reads_post`` commands: the post the first argument names, read by the
+    # dispatcher before the transaction, or the user error that kept it unread.
+    source: SourcePost | UserError | None = None
 
     @property
     def prefix(self) -> str:
@@ -76,6 +79,12 @@ class Context:
 
     def usage_error(self, key: str = "errors.bad_arguments", **params: Any) -> UsageError:
         return UsageError(key, **params)
+
+    def source_post(self) -> SourcePost:
+        """The post a ``reads_post`` command names; raises the user error that kept it unread."""
+        if isinstance(self.source, SourcePost):
+            return self.source
+        raise self.source or UserError("errors.read_post_unavailable")
 
     def coops(self) -> tuple[CoopSettings, ...]:
         return tuple(self.config.coops)

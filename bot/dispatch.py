@@ -6,6 +6,10 @@ its replies and put them in the outbox. Only after the commit are the planned
 scheduler jobs applied and the replies sent. A user-facing error rolls the
 handler's writes back and answers with its text and the command's usage;
 anything else is logged with an incident id and the user gets a short reply.
+
+A command tagged ``reads_post`` ("agenda from 2") needs an earlier post, and so
+the network: ``handle`` reads it through the adapter's optional ``read_post``
+before the transaction and hands it to ``dispatch``, which puts it on the context.
 """
 from __future__ import annotations
 
@@ -20,9 +24,9 @@ from bot.adapters.base import Adapter
 from bot.commands import CommandSpec, Registry
 from bot.context import Context, JobPlan, coop_zones
 from bot.delivery import Delivery
-from bot.errors import UsageError, UserError
+from bot.errors import AdapterError, UsageError, UserError
 from bot.i18n import Catalogue
-from bot.messages import Incoming, Outgoing, Reply, Target, Text, TimeTable
+from bot.messages import Incoming, Outgoing, Reply, SourcePost, Target, Text, TimeTable
 from bot.router import Invocation, Router, Unknown
 from bot.scheduler import Scheduler
 from bot.storage import Store, Unit, UserPrefs
@@ -57,7 +61,9 @@ class Dispatcher:
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Dispatch and send; what the adapters call for every message."""
         started = time.perf_counter()
-        items, plan = self.dispatch(incoming)
+        routed = None if incoming.sender.is_bot else self.router.route(incoming)
+        source = await self._read_source(incoming, routed) if routed is not None else None
+        items, plan = self._dispatch(incoming, routed, source)
         self.apply_jobs(plan)
         await self.delivery.send(items)
         if items and log.isEnabledFor(logging.DEBUG):  # a log line costs as much as the SQL: not by default
@@ -66,9 +72,12 @@ class Dispatcher:
         return items
 
     def dispatch(self, incoming: Incoming) -> tuple[list[Outgoing], JobPlan]:
-        if incoming.sender.is_bot:
-            return [], JobPlan()
-        routed = self.router.route(incoming)
+        """The replies to ``incoming``, queued in the outbox, and the jobs to apply; nothing sent yet."""
+        routed = None if incoming.sender.is_bot else self.router.route(incoming)
+        return self._dispatch(incoming, routed, None)
+
+    def _dispatch(self, incoming: Incoming, routed: Invocation | Unknown | None,
+                  source: SourcePost | UserError | None) -> tuple[list[Outgoing], JobPlan]:
         if routed is None:
             return [], JobPlan()
         now = self.s.clock()
@@ -80,16 +89,40 @@ class Dispatcher:
                     lang = self._language(unit, incoming, routed.lang)
                     return self._answer(unit, incoming, [self._unknown(routed, lang)]), JobPlan()
                 ctx = self._context(unit, incoming, routed, now)
+                ctx.source = source
                 replies = routed.spec.func(ctx)
                 return self._answer(unit, incoming, replies), ctx.jobs
         except UserError as err:
             assert isinstance(routed, Invocation)
-            return self._fail(incoming, now, lambda lang: self._user_error(err, routed.spec, lang)), JobPlan()
+            spec = routed.spec
+            return self._fail(incoming, now, lambda lang: self._user_error(err, spec, lang)), JobPlan()
         except Exception:
             incident = uuid.uuid4().hex[:8]
             log.exception("incident %s: command failed platform=%s channel=%s",
                           incident, incoming.platform, incoming.place.channel_id)
             return self._fail(incoming, now, lambda lang: self._internal_error(lang, incident)), JobPlan()
+
+    async def _read_source(self, incoming: Incoming, routed: Invocation | Unknown) -> SourcePost | UserError | None:
+        """For a ``reads_post`` command, the post its first argument names, read through the adapter.
+
+        Runs before the transaction (handlers are synchronous). An adapter
+        without ``read_post`` (its platform has no post numbers), a post that
+        is not there and a platform failure each become a user error, which the
+        handler raises once it has checked its arguments (``ctx.source_post()``).
+        """
+        if not isinstance(routed, Invocation) or not routed.spec.reads_post or not routed.args.strip():
+            return None
+        ref = routed.args.split()[0]
+        read_post = getattr(self.adapters.get(incoming.platform), "read_post", None)
+        if not callable(read_post):
+            return UserError("errors.read_post_unavailable")
+        try:
+            post: SourcePost | None = await read_post(incoming.place, ref)
+        except AdapterError as err:
+            log.warning("reading post %s failed platform=%s channel=%s: %s",
+                        ref, incoming.platform, incoming.place.channel_id, err)
+            return UserError("errors.read_post_failed", ref=ref)
+        return post if post is not None else UserError("errors.post_not_found", ref=ref)
 
     def _fail(self, incoming: Incoming, now: datetime, make: Callable[[str], Reply]) -> list[Outgoing]:
         """Answer an error in a fresh transaction: the handler's writes are gone, the claim stays."""

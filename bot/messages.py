@@ -46,6 +46,15 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class SourcePost:
+    """An earlier post a command names ("agenda from 2"), read by the adapter before the command runs."""
+
+    ref: str  # how the command named it: a post number, as typed
+    text: str  # its own words, in the platform's markup (Markdown); quotes of other posts left out
+    author: str
+
+
+@dataclass(frozen=True)
 class Reaction:
     """Someone reacted to a message (a vote, where a feature asks for one)."""
 

@@ -1,4 +1,7 @@
-"""!call / !llamada: schedule international calls, list, show, move, cancel; reminders."""
+"""!call / !llamada: schedule international calls, list, show, move, cancel; reminders.
+
+``call show`` and the reminders include the call's agenda (see ``handlers/agenda.py``).
+"""
 from __future__ import annotations
 
 import re
@@ -10,7 +13,7 @@ from bot.commands import command, job
 from bot.context import Context, JobContext, Post
 from bot.i18n import format_minutes
 from bot.messages import Place, Reply, Target, Text, TimeTable
-from bot.storage import Call, Unit
+from bot.storage import AgendaItem, Call, Unit
 from bot.timefmt import format_instant
 from bot.timeparse import parse_duration, parse_when
 from handlers.time import zones_for_reading
@@ -72,9 +75,15 @@ def _job_id(reminder_id: int) -> str:
     return f"reminder:{reminder_id}"
 
 
-def _call(ctx: Context, text: str) -> Call:
+def is_small_number(text: str) -> bool:
+    """ASCII digits that fit a database integer ("²" is a digit to Python, 10¹² is too big for PostgreSQL)."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
+def scheduled_call(ctx: Context, text: str) -> Call:
+    """The scheduled call ``text`` names ("3" or "#3"); a usage error pointing to the list otherwise."""
     number = text.strip().lstrip("#")
-    call = ctx.unit.calls.get(int(number)) if number.isdigit() else None
+    call = ctx.unit.calls.get(int(number)) if is_small_number(number) else None
     if call is None or call.status != "scheduled":
         raise ctx.usage_error("calls.no_such_call", id=text.strip(), list=ctx.prefix + ctx.registry_name("call.list"))
     return call
@@ -85,6 +94,19 @@ def _split_id(ctx: Context) -> tuple[str, str]:
     if not parts:
         raise ctx.usage_error("calls.missing_id")
     return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def agenda_lines(ctx: Context | JobContext, lang: str, items: list[AgendaItem]) -> list[str]:
+    """The items as a numbered list, in ``lang``."""
+    return [ctx.catalogue.t(lang, "agenda.line", n=item.position, text=item.text) for item in items]
+
+
+def agenda_parts(ctx: Context | JobContext, lang: str, call: Call) -> tuple[Text, ...]:
+    """The call's agenda under its heading, as reply parts; none if it has no items."""
+    items = ctx.unit.agenda.for_call(call.id)
+    if not items:
+        return ()
+    return (Text("\n".join([ctx.catalogue.t(lang, "agenda.heading"), *agenda_lines(ctx, lang, items)])),)
 
 
 def _table(ctx: Context | JobContext, call: Call) -> TimeTable:
@@ -135,12 +157,12 @@ def list_calls(ctx: Context) -> list[Reply]:
 
 @command("call.show", en="call show", es="llamada ver", order=43)
 def show_call(ctx: Context) -> list[Reply]:
-    call = _call(ctx, ctx.args or "")
+    call = scheduled_call(ctx, ctx.args or "")
     reminders = [r for r in ctx.unit.reminders.for_call(call.id) if r.fired_at is None]
     text = ctx.t("calls.show", id=call.id, title=call.title, minutes=call.duration_minutes, by=call.created_by,
                  reminders=", ".join(format_minutes(r.offset_minutes, ctx.lang) for r in reminders)
                  or ctx.t("calls.no_reminders"))
-    return [ctx.reply(text, _table(ctx, call))]
+    return [ctx.reply(text, _table(ctx, call), *agenda_parts(ctx, ctx.lang, call))]
 
 
 @command("call.move", en="call move", es="llamada mover", order=44)
@@ -148,7 +170,7 @@ def move_call(ctx: Context) -> list[Reply]:
     number, when_text = _split_id(ctx)
     if not when_text:
         raise ctx.usage_error("calls.missing_when")
-    call = _call(ctx, number)
+    call = scheduled_call(ctx, number)
     when = parse_when(when_text, now=ctx.now, zone=ctx.sender_zone, resolver=ctx.zones,
                       day_first=ctx.config.bot.day_first)
     moved = ctx.unit.calls.move(call.id, _future(ctx, when.at), ctx.now)
@@ -159,7 +181,7 @@ def move_call(ctx: Context) -> list[Reply]:
 
 @command("call.cancel", en="call cancel", es="llamada cancelar", order=45)
 def cancel_call(ctx: Context) -> list[Reply]:
-    call = _call(ctx, ctx.args or "")
+    call = scheduled_call(ctx, ctx.args or "")
     for reminder in ctx.unit.reminders.for_call(call.id):
         ctx.jobs.cancel(_job_id(reminder.id))
     ctx.unit.calls.cancel(call.id, ctx.now)
@@ -182,6 +204,6 @@ def remind(ctx: JobContext, payload: dict[str, Any]) -> list[Post]:
     lang = call.lang or ctx.config.bot.language
     left = max(0, int((call.starts_at - ctx.now).total_seconds() // 60))
     text = ctx.t(lang, "calls.reminder", id=call.id, title=call.title, left=format_minutes(left, lang))
-    reply = Reply(parts=(Text(text), _table(ctx, call)), lang=lang)
+    reply = Reply(parts=(Text(text), _table(ctx, call), *agenda_parts(ctx, lang, call)), lang=lang)
     place = Place(platform=call.platform, channel_id=call.channel_id, thread_id=call.thread_id)
     return [Post(platform=call.platform, place=place, reply=reply)]

@@ -32,7 +32,7 @@ from bot.adapters.discourse_text import (
 )
 from bot.adapters.discourse_webhook import signature, signature_ok
 from bot.errors import RateLimited
-from bot.messages import Incoming, Outgoing
+from bot.messages import Incoming, Outgoing, Place, SourcePost
 from bot.storage import Store
 from tests.fakes._discourse_json import notification_json, post_json
 from tests.fakes.discourse import FakeDiscourse, SiteSettings, sign
@@ -284,3 +284,21 @@ async def test_after_a_429_the_next_post_waits_without_asking_discourse(forum: F
         await adapter.stop()
     assert first.value.retry_after == 30 and 0 < second.value.retry_after <= 30
     assert forum.requests["POST /posts.json"] == posts_tried == 1
+
+
+async def test_reading_a_post_by_number_gives_its_own_words_without_quotes(forum: FakeDiscourse, store: Store) -> None:
+    topic = forum.create_topic("Planning the winter assembly")
+    listed = await forum.user_posts("alice", topic.id, "Topics:\n- Budget\n- Hiring")
+    quoting = await forum.user_posts(
+        "bob", topic.id, f'[quote="alice, post:{listed.post_number}, topic:{topic.id}"]\n- Budget\n[/quote]\nAnd:\n- Travel')
+    adapter = _adapter(forum, store)
+    place = Place("discourse", str(topic.id), thread_id="1")
+    try:
+        first = await adapter.read_post(place, str(listed.post_number))
+        second = await adapter.read_post(place, str(quoting.post_number))
+        missing = [await adapter.read_post(place, ref) for ref in ("99", "0", "x", "²")]
+    finally:
+        await adapter.stop()
+    assert first == SourcePost(ref=str(listed.post_number), text="Topics:\n- Budget\n- Hiring", author="alice")
+    assert second is not None and "Budget" not in second.text and "- Travel" in second.text
+    assert missing == [None, None, None, None]

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.storage import Store
+from tests.test_agenda import SEED_PROPOSAL
 from tests.auxil.discourse_bot import NOTIFICATIONS, WEBHOOK_SECRET, DiscourseBot, RequestSignal, discourse_config
 from tests.fakes._discourse_json import post_json
 from tests.fakes._discourse_model import NewPost, Post
@@ -240,3 +241,23 @@ async def running_with(forum: FakeDiscourse, folder: pathlib.Path, **discourse: 
     """The bot against an already running ``forum`` (seeded before the bot starts)."""
     async with DiscourseBot(discourse_config(folder, forum, **discourse)) as bot:
         yield bot
+
+
+async def test_agenda_from_a_post_takes_the_seed_threads_three_topics(tmp_path: pathlib.Path) -> None:
+    async with running(tmp_path) as (forum, _, requests):
+        topic = forum.create_topic("International video chat during the gathering", posts=1)
+        proposal = await forum.user_posts("bob", topic.id, SEED_PROPOSAL)
+        schedule = await forum.user_posts("alice", topic.id, f'@coopbot call schedule "Say hi" {WHEN} with CoTech, FACTTIC')
+        await answered(forum, schedule)
+        await forum.wait_for_post("coopbot")  # the announcement (no digest topic: in the topic too)
+        ask = await forum.user_posts("alice", topic.id, f"Thanks!\n@coopbot agenda from {proposal.post_number}")
+        taken = await answered(forum, ask)
+        show = await forum.user_posts("alice", topic.id, "@coopbot agenda")
+        shown = await answered(forum, show)
+    assert f"/posts/by_number/{topic.id}/{proposal.post_number}.json" in [r.path for r in requests]
+    assert f"from post {proposal.post_number} by bob:" in taken.raw
+    expected = ["1. Inter-cooperative projects: In FACTTIC we're running some inter-cooperative projects for"
+                " external clients.", "2. ICA IT Network: we're working on the creation of the IT Network.",
+                "3. Clients and Projects: ¿what kind of clients do you have?"]
+    assert taken.raw.splitlines()[-3:] == expected
+    assert shown.raw.splitlines()[-3:] == expected

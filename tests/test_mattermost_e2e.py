@@ -316,3 +316,8 @@ async def test_commands_and_replies_survive_the_server_being_away(own: Chat) -> 
     await own.settled()
     assert_answered_once(own, during)
     assert sum("Outage review" in p["message"] for p in mm.posts_by(mm.bot)) == 1
+
+
+async def test_agenda_from_a_post_number_is_explained_as_a_forum_feature(shared: Chat) -> None:
+    reply = await shared.ask("ana", "town-square", "!agenda from 2")
+    assert reply["message"].startswith("Posts here have no numbers I can read; this works in a Discourse topic.")

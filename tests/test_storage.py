@@ -30,7 +30,7 @@ from bot.storage import CallStatus, RecordNotFound, Store, Unit, UserPrefs
 from bot.storage.schema import metadata
 
 NOW = datetime(2025, 3, 30, 12, 0, tzinfo=UTC)
-OUR_TABLES = {"users", "channels", "calls", "reminders", "inbox", "outbox", "cursors"}
+OUR_TABLES = {"users", "channels", "calls", "reminders", "agenda_items", "inbox", "outbox", "cursors"}
 
 
 # --- a throw-away PostgreSQL cluster ---------------------------------------------------------
@@ -487,3 +487,49 @@ def test_a_kept_connection_serves_its_thread_and_other_threads_use_the_pool(tmp_
     with store.unit() as u:
         assert (u.cursors.get("here"), u.cursors.get("there")) == ("1", "2")
     store.close()
+
+
+# --- agenda ----------------------------------------------------------------------------------
+
+def test_agenda_items_keep_their_order_and_close_gaps_when_one_goes(store: Store) -> None:
+    with store.unit() as u:
+        call_id = add_call(u)
+        other = add_call(u, title="other")
+        first = u.agenda.add(call_id, ["Introductions", "Survey"], added_by="ana", now=NOW, source="post 2")
+        (third,) = u.agenda.add(call_id, ["Next gathering"], added_by="ben", now=NOW)
+        u.agenda.add(other, ["Elsewhere"], added_by="ben", now=NOW)
+    assert [(i.position, i.text, i.source) for i in first] == [(1, "Introductions", "post 2"), (2, "Survey", "post 2")]
+    assert (third.position, third.added_by, third.source, third.created_at) == (3, "ben", None, NOW)
+    with store.unit() as u:
+        removed = u.agenda.remove(call_id, 2)
+        assert removed is not None and removed.text == "Survey"
+        assert u.agenda.remove(call_id, 3) is None  # "Next gathering" moved up to 2
+    with store.unit() as u:
+        assert [(i.position, i.text) for i in u.agenda.for_call(call_id)] == [(1, "Introductions"), (2, "Next gathering")]
+        assert [(i.position, i.text) for i in u.agenda.for_call(other)] == [(1, "Elsewhere")]
+        (fourth,) = u.agenda.add(call_id, ["AOB"], added_by="ana", now=NOW)
+        assert fourth.position == 3
+
+
+def test_agenda_of_a_call_that_does_not_exist_is_refused(store: Store) -> None:
+    with pytest.raises(RecordNotFound), store.unit() as u:
+        u.agenda.add(404, ["x"], added_by="ana", now=NOW)
+    with pytest.raises(RecordNotFound), store.unit() as u:
+        u.agenda.remove(404, 1)
+
+
+def test_the_next_call_here_is_found_by_channel_and_thread(store: Store) -> None:
+    with store.unit() as u:
+        later = u.calls.add(title="later", starts_at=NOW + timedelta(days=2), duration_minutes=60, coops=[],
+                            created_by="ana", platform="discourse", channel_id="42", thread_id="1", now=NOW).id
+        sooner = u.calls.add(title="sooner", starts_at=NOW + timedelta(days=1), duration_minutes=60, coops=[],
+                             created_by="ana", platform="discourse", channel_id="42", thread_id="7", now=NOW).id
+        add_call(u, starts_at=NOW + timedelta(hours=1))  # sooner still, in another channel
+    with store.unit() as u:
+        def next_id(**where: str) -> int | None:
+            found = u.calls.next_scheduled(NOW, **where)
+            return None if found is None else found.id
+        assert next_id(platform="discourse", channel_id="42") == sooner
+        assert next_id(platform="discourse", channel_id="42", thread_id="1") == later
+        assert next_id(platform="discourse", channel_id="43") is None
+        assert next_id() not in (None, sooner, later)

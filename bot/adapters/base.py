@@ -5,15 +5,32 @@ The core never imports a platform library: adapters are found by name
 platform events into ``Incoming`` messages, says where replies and
 announcements go, renders replies in its platform's markup and sends them,
 mapping its library's failures into ``AdapterError`` / ``RateLimited``.
+
+Optional capability, looked up with ``getattr`` (so not part of ``Adapter``):
+
+    async def read_post(self, place: Place, ref: str) -> SourcePost | None
+
+an earlier post of the conversation at ``place``, named by ``ref`` as a user
+wrote it (a post number: "agenda from 2"); None if there is no such post or
+``ref`` names none; ``AdapterError`` if the platform failed. Platforms whose
+posts have no numbers (Mattermost) leave it out, and commands that need it
+answer "not available here". Discourse and the console implement it.
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-from bot.messages import Incoming, Outgoing, Place, Reply
+from bot.messages import Incoming, Outgoing, Place, Reply, SourcePost
 
 OnMessage = Callable[[Incoming], Awaitable[object]]
+
+
+class PostReader(Protocol):
+    """The optional ``read_post`` capability (see the module docstring)."""
+
+    async def read_post(self, place: Place, ref: str) -> SourcePost | None:
+        """The post ``ref`` of the conversation at ``place``, or None."""
 
 
 class Adapter(Protocol):

@@ -5,6 +5,9 @@ replies are printed followed by a blank line. Status lines go to stderr, so
 stdout holds only the conversation. Reading happens in a thread because stdin
 may be a terminal, a pipe or a file, and asyncio's pipe reader takes only the
 first two.
+
+Lines are numbered from 1 in each session, as a forum numbers its posts, so
+commands that read an earlier post ("agenda from 3") read the third line typed.
 """
 from __future__ import annotations
 
@@ -13,15 +16,17 @@ import itertools
 import sys
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import IO, Any
 
 from bot.adapters.base import OnMessage
-from bot.messages import Incoming, Outgoing, Place, Reply, Sender
+from bot.messages import Incoming, Outgoing, Place, Reply, Sender, SourcePost
 from bot.rendering import render
 
 CHANNEL = "console"
+REMEMBERED_LINES = 1000
 
 
 class ConsoleAdapter:
@@ -37,6 +42,7 @@ class ConsoleAdapter:
         self._place = Place(platform=self.platform, channel_id=CHANNEL, is_direct=True)
         self._session = uuid.uuid4().hex[:12]  # message ids must be unique across restarts
         self._counter = itertools.count(1)
+        self._lines: OrderedDict[int, str] = OrderedDict()  # line number → text, the latest few
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, on_message: OnMessage) -> None:
@@ -59,9 +65,13 @@ class ConsoleAdapter:
             self._on_eof()
 
     def _incoming(self, text: str) -> Incoming:
+        number = next(self._counter)
+        self._lines[number] = text
+        if len(self._lines) > REMEMBERED_LINES:
+            self._lines.popitem(last=False)
         return Incoming(
             platform=self.platform,
-            message_id=f"{self._session}-{next(self._counter)}",
+            message_id=f"{self._session}-{number}",
             sender=self.sender,
             place=self._place,
             text=text,
@@ -80,6 +90,11 @@ class ConsoleAdapter:
 
     def announce_place(self) -> Place | None:
         return self._place
+
+    async def read_post(self, place: Place, ref: str) -> SourcePost | None:
+        """Line ``ref`` of this session (the first line typed is 1), if it is still remembered."""
+        text = self._lines.get(int(ref)) if ref.isascii() and ref.isdigit() else None
+        return None if text is None else SourcePost(ref=ref, text=text, author=self.sender.name)
 
     async def send(self, out: Outgoing) -> None:
         self._stdout.write(out.text + "\n\n")

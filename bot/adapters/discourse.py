@@ -20,6 +20,10 @@ to the same topic with ``reply_to_post_number`` and quotes the line it
 answers; reminders of a call scheduled in a topic are posted there too,
 since the call keeps the topic id and post number as its place.
 
+``read_post`` gives commands an earlier post of the same topic by its number
+("agenda from 2"): ``GET /posts/by_number/{topic}/{n}.json`` through the same
+pooled client and rate-limit gate, its raw Markdown without quoted posts.
+
 A non-staff bot meets Discourse's posting limits: one post every few seconds
 (a 429, waited out through the outbox) and at most three consecutive posts
 in a topic it did not start (a 422, logged and parked). Start warns about
@@ -50,10 +54,11 @@ from bot.adapters.discourse_text import (
     mentions,
     quote_block,
     watched,
+    without_quotes,
 )
 from bot.adapters.discourse_webhook import EventLog, WebhookReceiver
 from bot.errors import AdapterError, RejectedError
-from bot.messages import Incoming, Outgoing, Place, Reply, Sender
+from bot.messages import Incoming, Outgoing, Place, Reply, Sender, SourcePost
 from bot.rendering import render
 from bot.storage import Store
 
@@ -240,6 +245,19 @@ class DiscourseAdapter:
         except AdapterError as err:
             log.info("discourse: profile of @%s unavailable: %s", username, err)
             return None
+
+    async def read_post(self, place: Place, ref: str) -> SourcePost | None:
+        """Post number ``ref`` of the topic at ``place``; None if it is not there or not a regular,
+        visible post (a whisper, a small action, a hidden or deleted post)."""
+        if not (ref.isascii() and ref.isdigit() and place.channel_id.isdigit()) or int(ref) < 1:
+            return None
+        try:
+            post = await self.api.post_by_number(int(place.channel_id), int(ref))
+        except ValueError as err:  # an answer that is not a post
+            raise AdapterError(f"post {ref} of topic {place.channel_id}: {err}") from err
+        if post is None or not post.answerable:
+            return None
+        return SourcePost(ref=ref, text=without_quotes(post.raw), author=post.username)
 
     # sending ----------------------------------------------------------------------------
 

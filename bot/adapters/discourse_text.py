@@ -139,15 +139,19 @@ def mention_pattern(username: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w@/.])@{re.escape(username)}(?![\w-]|\.[\w-])", re.IGNORECASE)
 
 
-def readable_text(raw: str) -> str:
-    """The raw without quoted posts and code, where a mention is not a call to the bot."""
-    text = _FENCE.sub("", raw)
+def without_quotes(raw: str) -> str:
+    """The raw without quoted posts: the author's own words."""
+    text = raw
     while True:  # innermost quotes first, so nested quotes go too
         stripped = _QUOTE.sub("", text)
         if stripped == text:
-            break
+            return text
         text = stripped
-    return _INLINE_CODE.sub("", text)
+
+
+def readable_text(raw: str) -> str:
+    """The raw without quoted posts and code, where a mention is not a call to the bot."""
+    return _INLINE_CODE.sub("", without_quotes(_FENCE.sub("", raw)))
 
 
 def mentions(raw: str, username: str) -> bool:

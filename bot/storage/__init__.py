@@ -7,17 +7,20 @@
             call = u.calls.add(...)
             u.outbox.enqueue(...)
 """
+from bot.storage.agenda import AgendaRepo
 from bot.storage.calls import CallRepo
 from bot.storage.cursors import CursorRepo
 from bot.storage.inbox import InboxRepo
 from bot.storage.outbox import OutboxRepo
-from bot.storage.records import Call, CallStatus, OutboxItem, RecordNotFound, Reminder, UserPrefs
+from bot.storage.records import AgendaItem, Call, CallStatus, OutboxItem, RecordNotFound, Reminder, UserPrefs
 from bot.storage.reminders import ReminderRepo
 from bot.storage.store import Store
 from bot.storage.unit import Unit
 from bot.storage.users import ChannelRepo, UserRepo
 
 __all__ = [
+    "AgendaItem",
+    "AgendaRepo",
     "Call",
     "CallRepo",
     "CallStatus",

@@ -18,6 +18,9 @@ _UPCOMING = (
     .order_by(calls.c.starts_at, calls.c.id)
     .limit(bindparam("limit"))
 )
+_NEXT_IN_CHANNEL = _UPCOMING.where(calls.c.platform == bindparam("platform"),
+                                   calls.c.channel_id == bindparam("channel_id"))
+_NEXT_IN_THREAD = _NEXT_IN_CHANNEL.where(calls.c.thread_id == bindparam("thread_id"))
 _UPDATE = update(calls).where(calls.c.id == bindparam("call_id")).returning(*calls.c)  # SET: the other params
 _DROP_UNFIRED_REMINDERS = delete(reminders).where(
     reminders.c.call_id == bindparam("call_id"), reminders.c.fired_at.is_(None)
@@ -72,6 +75,24 @@ class CallRepo:
     def upcoming(self, now: datetime, limit: int) -> list[Call]:
         """Scheduled calls starting at or after ``now``, soonest first."""
         return [_call(row) for row in self._conn.execute(_UPCOMING, {"now": now, "limit": limit})]
+
+    def next_scheduled(self, now: datetime, *, platform: str | None = None, channel_id: str | None = None,
+                       thread_id: str | None = None) -> Call | None:
+        """The soonest scheduled call starting at or after ``now``.
+
+        With ``platform`` and ``channel_id``, only a call scheduled in that
+        channel; with ``thread_id`` too, only one scheduled in that thread.
+        """
+        params: dict[str, Any] = {"now": now, "limit": 1}
+        stmt = _UPCOMING
+        if platform is not None and channel_id is not None:
+            params.update(platform=platform, channel_id=channel_id)
+            stmt = _NEXT_IN_CHANNEL
+            if thread_id is not None:
+                params["thread_id"] = thread_id
+                stmt = _NEXT_IN_THREAD
+        row = self._conn.execute(stmt, params).first()
+        return None if row is None else _call(row)
 
     def move(self, call_id: int, starts_at: datetime, now: datetime) -> Call:
         """Change the start; the caller then replaces the call's reminders."""

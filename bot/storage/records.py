@@ -53,6 +53,17 @@ class Reminder:
 
 
 @dataclass(frozen=True, slots=True)
+class AgendaItem:
+    id: int
+    call_id: int
+    position: int  # 1-based; the number people use ("agenda remove 2")
+    text: str
+    added_by: str
+    created_at: datetime
+    source: str | None  # where it was read from ("post 3"), None when typed in
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     id: int
     platform: str

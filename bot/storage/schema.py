@@ -3,8 +3,8 @@
 This is the model the repositories query and alembic compares against; the
 database itself is only ever created and changed by the migrations in
 ``bot/migrations`` (a test checks that both agree). Row ids that scheduler jobs
-refer to (calls, reminders, outbox) use ``sqlite_autoincrement`` so SQLite never
-hands a deleted id out again, as PostgreSQL sequences never do.
+refer to (calls, reminders, outbox), and agenda items, use ``sqlite_autoincrement``
+so SQLite never hands a deleted id out again, as PostgreSQL sequences never do.
 """
 from __future__ import annotations
 
@@ -89,6 +89,21 @@ reminders = Table(
     Index(None, "fired_at", "due_at"),
     sqlite_autoincrement=True,
 )
+
+agenda_items = Table(
+    "agenda_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", Integer, ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),  # 1, 2, 3… within the call; renumbered on removal
+    Column("text", Text, nullable=False),
+    Column("added_by", EXTERNAL_ID, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("source", String(64)),  # where the item was read from, e.g. "post 3"; None when typed in
+    CheckConstraint("position > 0", name="position_positive"),
+    Index(None, "call_id", "position"),
+    sqlite_autoincrement=True,
+)  # revision 0003. No unique (call_id, position): renumbering shifts rows one by one
 
 inbox = Table(
     "inbox",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from bot.storage.agenda import AgendaRepo
 from bot.storage.calls import CallRepo
 from bot.storage.cursors import CursorRepo
 from bot.storage.inbox import InboxRepo
@@ -17,7 +18,7 @@ class Unit:
     Get one from ``Store.unit()``; do not keep it past its ``with`` block.
     """
 
-    __slots__ = ("users", "channels", "calls", "reminders", "inbox", "outbox", "cursors")
+    __slots__ = ("users", "channels", "calls", "reminders", "inbox", "outbox", "cursors", "agenda")
 
     def __init__(self, conn: Connection, prefs: PrefsCache | None = None) -> None:
         self.users = UserRepo(conn, prefs)
@@ -27,3 +28,4 @@ class Unit:
         self.inbox = InboxRepo(conn)
         self.outbox = OutboxRepo(conn)
         self.cursors = CursorRepo(conn)
+        self.agenda = AgendaRepo(conn)
