@@ -1,14 +1,16 @@
 """Mattermost round trip, throughput and memory: coopbot beside two bare echo bots.
 
-    .venv/bin/python bench/mattermost_latency.py [--sequential 1000] [--burst 1000] [--in-flight 50]
-                                                 [--only NAME] [--profile DIR]
+    .venv/bin/python bench/mattermost_latency.py [--sequential 1000] [--rounds 10] [--burst 1000]
+                                                 [--in-flight 50] [--only NAME] [--profile DIR]
 
-Each bot runs as its own process against a fresh fake Mattermost
-(``tests/fakes/mattermost.py``) in this process, on loopback:
+Each bot runs as its own process against its own fake Mattermost
+(``tests/fakes/mattermost.py``) in this process, on loopback; all run at once:
 
 * round trip: a user posts a command, the bot's reply ``POST /api/v4/posts``
   arrives; both instants are taken inside the fake (``reply_timings()``), over
-  ``--sequential`` commands one after the other (after a warm-up);
+  ``--sequential`` commands one after the other (after a warm-up), in
+  ``--rounds`` rounds that take the bots in turn (each round starting with the
+  next bot), so a slow spell of a shared machine falls on all of them alike;
 * throughput: ``--burst`` commands with ``--in-flight`` outstanding at any time
   (a new one is posted as each reply arrives); commands/s, then how many were
   never answered and how many were answered more than once;
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import pathlib
 import platform
@@ -120,11 +123,10 @@ async def _post(mm: FakeMattermost, n: int, command: str) -> str:
 async def sequential(mm: FakeMattermost, command: str, count: int) -> list[float]:
     """Seconds from each command stored to its reply's POST arriving, one command at a time."""
     triggers = set()
-    for n in range(WARM_UP + count):
+    for n in range(count):
         trigger = await _post(mm, n, command)
         await mm.wait_for_post(user_id=mm.bot.id, after=trigger, timeout=REPLY_TIMEOUT)
-        if n >= WARM_UP:
-            triggers.add(trigger)
+        triggers.add(trigger)
     return [t.seconds for t in mm.reply_timings() if t.trigger_post_id in triggers]
 
 
@@ -161,21 +163,43 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-async def measure(contender: Contender, args: argparse.Namespace) -> Result:
-    async with FakeMattermost() as mm:
-        with tempfile.TemporaryDirectory() as folder:
-            proc = await contender.launch(mm, pathlib.Path(folder))
-            try:
-                round_trips = await sequential(mm, contender.command, args.sequential)
-                seconds, triggers = await burst(mm, contender.command, args.burst, args.in_flight)
-                await settle(mm, contender.command)
-                rss, peak = memory_mb(proc.pid)
-            finally:
-                await proc.stop()
+@dataclass
+class Running:
+    contender: Contender
+    mm: FakeMattermost
+    proc: Process
+    round_trips: list[float]
+
+
+async def measure(chosen: list[Contender], args: argparse.Namespace) -> list[Result]:
+    async with contextlib.AsyncExitStack() as stack:
+        running = []
+        for contender in chosen:
+            mm = await stack.enter_async_context(FakeMattermost())
+            folder = pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            proc = await contender.launch(mm, folder)
+            stack.push_async_callback(proc.stop)  # before its fake closes
+            running.append(Running(contender, mm, proc, []))
+        for bot in running:
+            await sequential(bot.mm, bot.contender.command, WARM_UP)
+        for turn in range(args.rounds):
+            first = turn % len(running)
+            for bot in running[first:] + running[:first]:
+                bot.round_trips += await sequential(bot.mm, bot.contender.command, args.sequential // args.rounds)
+        results = [await _throughput(bot, args) for bot in running]
+        print("  done", file=sys.stderr)
+    return results
+
+
+async def _throughput(bot: Running, args: argparse.Namespace) -> Result:
+    mm, command = bot.mm, bot.contender.command
+    seconds, triggers = await burst(mm, command, args.burst, args.in_flight)
+    await settle(mm, command)
+    rss, peak = memory_mb(bot.proc.pid)
     answers = Counter(p["root_id"] for p in mm.posts_by(mm.bot))
     lost = sum(1 for t in triggers if answers[t] == 0) + (args.burst - len(triggers))
-    return Result(contender.name, contender.command, statistics.median(round_trips) * 1000,
-                  percentile(round_trips, 0.99) * 1000, len(triggers) / seconds, args.burst, lost,
+    return Result(bot.contender.name, command, statistics.median(bot.round_trips) * 1000,
+                  percentile(bot.round_trips, 0.99) * 1000, len(triggers) / seconds, args.burst, lost,
                   sum(1 for t in triggers if answers[t] > 1), rss, peak)
 
 
@@ -201,6 +225,7 @@ def machine() -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sequential", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=50)
     parser.add_argument("--only", help="run only the contenders whose name contains this")
@@ -208,13 +233,9 @@ async def main() -> None:
     args = parser.parse_args()
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    results = []
-    for contender in contenders(args.profile):
-        if args.only and args.only not in contender.name:
-            continue
-        results.append(await measure(contender, args))
-        print(f"  done: {contender.name} {contender.command}", file=sys.stderr)
-    print(f"{args.sequential} sequential round trips (after {WARM_UP} warm-up), "
+    chosen = [c for c in contenders(args.profile) if not args.only or args.only in c.name]
+    results = await measure(chosen, args)
+    print(f"{args.sequential} sequential round trips in {args.rounds} rounds (after {WARM_UP} warm-up), "
           f"{args.burst} commands with {args.in_flight} in flight; {machine()}")
     print(table(results))
 

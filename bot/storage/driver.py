@@ -37,4 +37,4 @@ def db_time(conn: Connection, value: datetime) -> datetime | str:
     utc = value.astimezone(UTC)
     if conn.dialect.name != "sqlite":
         return utc
-    return f"{utc:%Y-%m-%d %H:%M:%S.%f}"
+    return utc.replace(tzinfo=None).isoformat(" ", "microseconds")  # SQLAlchemy's SQLite DATETIME text
