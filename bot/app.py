@@ -95,7 +95,7 @@ class App:
 
     async def start(self) -> None:
         self.store.migrate()
-        self.store.keep_connection()  # this (the event loop's) thread's units skip the pool
+        self.store.bind_loop_thread()  # commands run here: the fast path
         for kind in self.registry.jobs:
             self.scheduler.register(kind, self._job_runner(kind))
         await self.scheduler.start()

@@ -113,6 +113,7 @@ class Dispatcher:
         if not isinstance(routed, Invocation) or not routed.spec.reads_post or not routed.args.strip():
             return None
         ref = routed.args.split()[0]
+        shown = ref if len(ref) <= 12 else ref[:12] + "…"  # for the replies: a ref may be any text
         read_post = getattr(self.adapters.get(incoming.platform), "read_post", None)
         if not callable(read_post):
             return UserError("errors.read_post_unavailable")
@@ -121,8 +122,11 @@ class Dispatcher:
         except AdapterError as err:
             log.warning("reading post %s failed platform=%s channel=%s: %s",
                         ref, incoming.platform, incoming.place.channel_id, err)
-            return UserError("errors.read_post_failed", ref=ref)
-        return post if post is not None else UserError("errors.post_not_found", ref=ref)
+            return UserError("errors.read_post_failed", ref=shown)
+        except Exception:  # a bug in an adapter must not cost the message its answer
+            log.exception("reading post failed platform=%s channel=%s", incoming.platform, incoming.place.channel_id)
+            return UserError("errors.read_post_failed", ref=shown)
+        return post if post is not None else UserError("errors.post_not_found", ref=shown)
 
     def _fail(self, incoming: Incoming, now: datetime, make: Callable[[str], Reply]) -> list[Outgoing]:
         """Answer an error in a fresh transaction: the handler's writes are gone, the claim stays."""

@@ -11,9 +11,10 @@ import re
 from bot.commands import command
 from bot.context import Context
 from bot.messages import Reply
+from bot.numbers import small_number
 from bot.storage import AgendaItem, Call
 from bot.timefmt import format_instant
-from handlers.calls import agenda_lines, is_small_number, scheduled_call
+from handlers.calls import agenda_lines, scheduled_call
 
 MAX_ITEM_LENGTH = 300
 MAX_ITEMS_FROM_A_POST = 30
@@ -36,9 +37,9 @@ def bullet_items(text: str) -> list[str]:
 
 def _split_call_ref(args: str) -> tuple[str | None, str]:
     """("3", rest) when the arguments start with "#3"; (None, args) otherwise."""
-    first, _, rest = args.strip().partition(" ")
+    first, *rest = args.split(None, 1) or [""]
     found = _CALL_REF.match(first)
-    return (found["id"], rest.strip()) if found else (None, args.strip())
+    return (found["id"], rest[0].strip() if rest else "") if found else (None, args.strip())
 
 
 def _call(ctx: Context, ref: str | None) -> Call:
@@ -65,6 +66,8 @@ def _listing(ctx: Context, call: Call, items: list[AgendaItem], header_key: str,
 
 
 def _checked(ctx: Context, text: str) -> str:
+    """One line (an item cannot fake the numbered lines after it), not too long."""
+    text = " ".join(text.split())
     if len(text) > MAX_ITEM_LENGTH:
         raise ctx.usage_error("agenda.too_long", limit=MAX_ITEM_LENGTH)
     return text
@@ -73,7 +76,7 @@ def _checked(ctx: Context, text: str) -> str:
 @command("agenda", en="agenda", es="agenda", order=50)
 def show_agenda(ctx: Context) -> list[Reply]:
     ref, rest = _split_call_ref(ctx.args)
-    if ref is None and is_small_number(rest):
+    if ref is None and small_number(rest) is not None:
         ref, rest = rest, ""
     if rest:
         raise ctx.usage_error()
@@ -97,21 +100,22 @@ def add_item(ctx: Context) -> list[Reply]:
 
 @command("agenda.remove", en="agenda remove", es="agenda quitar", order=52)
 def remove_item(ctx: Context) -> list[Reply]:
-    ref, number = _split_call_ref(ctx.args)
-    if not is_small_number(number):
+    ref, typed = _split_call_ref(ctx.args)
+    number = small_number(typed)
+    if number is None:
         raise ctx.usage_error("agenda.missing_number")
     call = _call(ctx, ref)
-    removed = ctx.unit.agenda.remove(call.id, int(number))
+    removed = ctx.unit.agenda.remove(call.id, number)
     if removed is None:
-        raise ctx.usage_error("agenda.no_such_item", n=number, call=_title(ctx, call))
+        raise ctx.usage_error("agenda.no_such_item", n=typed, call=_title(ctx, call))
     return [ctx.reply(ctx.t("agenda.removed", call=_title(ctx, call), n=removed.position, text=removed.text))]
 
 
 @command("agenda.from", en="agenda from", es="agenda desde", order=53, reads_post=True)
 def items_from_post(ctx: Context) -> list[Reply]:
-    post_ref, _, rest = ctx.args.strip().partition(" ")
-    ref, extra = _split_call_ref(rest)
-    if not post_ref or extra:
+    words = ctx.args.split(None, 1)  # as the dispatcher split them to read the post
+    ref, extra = _split_call_ref(words[1] if len(words) > 1 else "")
+    if not words or extra:
         raise ctx.usage_error()
     post = ctx.source_post()
     texts = bullet_items(post.text)

@@ -13,6 +13,7 @@ from bot.commands import command, job
 from bot.context import Context, JobContext, Post
 from bot.i18n import format_minutes
 from bot.messages import Place, Reply, Target, Text, TimeTable
+from bot.numbers import small_number
 from bot.storage import AgendaItem, Call, Unit
 from bot.timefmt import format_instant
 from bot.timeparse import parse_duration, parse_when
@@ -75,15 +76,11 @@ def _job_id(reminder_id: int) -> str:
     return f"reminder:{reminder_id}"
 
 
-def is_small_number(text: str) -> bool:
-    """ASCII digits that fit a database integer ("²" is a digit to Python, 10¹² is too big for PostgreSQL)."""
-    return text.isascii() and text.isdigit() and len(text) <= 9
-
-
 def scheduled_call(ctx: Context, text: str) -> Call:
     """The scheduled call ``text`` names ("3" or "#3"); a usage error pointing to the list otherwise."""
     number = text.strip().lstrip("#")
-    call = ctx.unit.calls.get(int(number)) if is_small_number(number) else None
+    call_id = small_number(number)
+    call = ctx.unit.calls.get(call_id) if call_id is not None else None
     if call is None or call.status != "scheduled":
         raise ctx.usage_error("calls.no_such_call", id=text.strip(), list=ctx.prefix + ctx.registry_name("call.list"))
     return call

@@ -158,3 +158,19 @@ async def test_an_item_too_long_or_missing_is_refused(chat: RecordingAdapter) ->
     assert "at most 300 characters" in await ask(chat, "!agenda add " + "x" * 301)
     assert "What should go on the agenda?" in await ask(chat, "!agenda add")
     assert items_of(chat, 1) == []
+
+
+async def test_odd_post_numbers_get_an_answer_and_leave_the_bot_reading(chat: RecordingAdapter) -> None:
+    await ask(chat, '!call schedule "Hello call" 29 Nov 2099 19:00 UTC')  # post 1
+    await ask(chat, "- Budget")  # post 2
+    assert "There is no post 999999999999…" in await ask(chat, "!agenda from " + "9" * 5000)
+    assert "There is no post ²" in await ask(chat, "!agenda from ²")
+    answer = await ask(chat, "!agenda from 0002\t#1")  # a tab between the arguments, as the dispatcher splits
+    assert "from post 2 by tester:" in answer and "1. Budget" in answer
+    assert [i.source for i in items_of(chat, 1)] == ["post 2"]
+
+
+async def test_an_item_is_one_line(chat: RecordingAdapter) -> None:
+    await ask(chat, '!call schedule "Hello call" 29 Nov 2099 19:00 UTC')
+    await ask(chat, "!agenda add Budget\n2. Fake second item")
+    assert [i.text for i in items_of(chat, 1)] == ["Budget 2. Fake second item"]

@@ -288,7 +288,7 @@ async def test_after_a_429_the_next_post_waits_without_asking_discourse(forum: F
 
 async def test_reading_a_post_by_number_gives_its_own_words_without_quotes(forum: FakeDiscourse, store: Store) -> None:
     topic = forum.create_topic("Planning the winter assembly")
-    listed = await forum.user_posts("alice", topic.id, "Topics:\n- Budget\n- Hiring")
+    listed = await forum.user_posts("alice", topic.id, "Topics:\n- Budget\n- Hiring\n```\n- not an item\n```")
     quoting = await forum.user_posts(
         "bob", topic.id, f'[quote="alice, post:{listed.post_number}, topic:{topic.id}"]\n- Budget\n[/quote]\nAnd:\n- Travel')
     adapter = _adapter(forum, store)
@@ -296,9 +296,10 @@ async def test_reading_a_post_by_number_gives_its_own_words_without_quotes(forum
     try:
         first = await adapter.read_post(place, str(listed.post_number))
         second = await adapter.read_post(place, str(quoting.post_number))
-        missing = [await adapter.read_post(place, ref) for ref in ("99", "0", "x", "²")]
+        missing = [await adapter.read_post(place, ref) for ref in ("99", "0", "x", "²", "9" * 5000)]
     finally:
         await adapter.stop()
-    assert first == SourcePost(ref=str(listed.post_number), text="Topics:\n- Budget\n- Hiring", author="alice")
+    assert first is not None and first.ref == str(listed.post_number) and first.author == "alice"
+    assert first.text.split("\n")[:3] == ["Topics:", "- Budget", "- Hiring"] and "not an item" not in first.text
     assert second is not None and "Budget" not in second.text and "- Travel" in second.text
-    assert missing == [None, None, None, None]
+    assert missing == [None] * 5

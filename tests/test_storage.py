@@ -445,6 +445,7 @@ def test_driver_level_rows_read_back_through_sqlalchemy_like_its_own(store: Stor
 # --- the preferences cache and the kept connection ----------------------------------------
 
 def test_cached_preferences_follow_committed_changes_only(store: Store) -> None:
+    store.bind_loop_thread()
     with store.unit() as u:
         assert u.users.get("mattermost", "ana") is None  # cached as "none"
     with store.unit() as u:
@@ -462,10 +463,45 @@ def test_cached_preferences_follow_committed_changes_only(store: Store) -> None:
         assert prefs is not None and prefs.zone == "Europe/London"
 
 
-def test_a_kept_connection_serves_its_thread_and_other_threads_use_the_pool(tmp_path: Path) -> None:
+def test_a_change_made_on_another_thread_is_not_hidden_by_the_cache(store: Store) -> None:
+    store.bind_loop_thread()
+    with store.unit() as u:
+        assert u.users.get("mattermost", "ana") is None  # cached
+
+    def elsewhere() -> None:
+        with store.unit() as other:
+            other.users.set_lang("mattermost", "ana", "es", NOW)
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join()
+    with store.unit() as u:
+        prefs = u.users.get("mattermost", "ana")
+        assert prefs is not None and prefs.lang == "es"
+
+
+def test_a_unit_inside_a_unit_on_the_loop_thread_fails_at_once(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'nested.db'}")
+    store.migrate()
+    store.bind_loop_thread()
+    with pytest.raises(RuntimeError, match="inside another unit"), store.unit(), store.unit():
+        pass  # on the pool it would wait for the outer unit's write lock: 10 s, then fail
+    store.close()
+
+
+def test_a_failing_driver_level_statement_is_a_storage_error(store: Store) -> None:
+    with store.unit() as u:
+        u.cursors.set("x", "1")
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE inbox")
+    with pytest.raises(StorageError), store.unit() as u:
+        u.inbox.claim("mattermost", "m1", NOW)
+
+
+def test_the_loop_threads_sqlite_units_share_a_connection_other_threads_use_the_pool(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'kept.db'}")
     store.migrate()
-    store.keep_connection()
+    store.bind_loop_thread()
     kept = store._kept
     assert kept is not None
     seen: list[object] = []

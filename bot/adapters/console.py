@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from bot.adapters.base import OnMessage
 from bot.messages import Incoming, Outgoing, Place, Reply, Sender, SourcePost
+from bot.numbers import small_number
 from bot.rendering import render
 
 CHANNEL = "console"
@@ -93,8 +94,9 @@ class ConsoleAdapter:
 
     async def read_post(self, place: Place, ref: str) -> SourcePost | None:
         """Line ``ref`` of this session (the first line typed is 1), if it is still remembered."""
-        text = self._lines.get(int(ref)) if ref.isascii() and ref.isdigit() else None
-        return None if text is None else SourcePost(ref=ref, text=text, author=self.sender.name)
+        number = small_number(ref)
+        text = self._lines.get(number) if number is not None else None
+        return None if text is None else SourcePost(ref=str(number), text=text, author=self.sender.name)
 
     async def send(self, out: Outgoing) -> None:
         self._stdout.write(out.text + "\n\n")

@@ -22,7 +22,7 @@ since the call keeps the topic id and post number as its place.
 
 ``read_post`` gives commands an earlier post of the same topic by its number
 ("agenda from 2"): ``GET /posts/by_number/{topic}/{n}.json`` through the same
-pooled client and rate-limit gate, its raw Markdown without quoted posts.
+pooled client and rate-limit gate, its raw Markdown without quoted posts and code blocks.
 
 A non-staff bot meets Discourse's posting limits: one post every few seconds
 (a 429, waited out through the outbox) and at most three consecutive posts
@@ -54,11 +54,12 @@ from bot.adapters.discourse_text import (
     mentions,
     quote_block,
     watched,
-    without_quotes,
+    own_words,
 )
 from bot.adapters.discourse_webhook import EventLog, WebhookReceiver
 from bot.errors import AdapterError, RejectedError
 from bot.messages import Incoming, Outgoing, Place, Reply, Sender, SourcePost
+from bot.numbers import small_number
 from bot.rendering import render
 from bot.storage import Store
 
@@ -249,15 +250,16 @@ class DiscourseAdapter:
     async def read_post(self, place: Place, ref: str) -> SourcePost | None:
         """Post number ``ref`` of the topic at ``place``; None if it is not there or not a regular,
         visible post (a whisper, a small action, a hidden or deleted post)."""
-        if not (ref.isascii() and ref.isdigit() and place.channel_id.isdigit()) or int(ref) < 1:
+        number, topic = small_number(ref), small_number(place.channel_id)
+        if number is None or topic is None or number < 1:
             return None
         try:
-            post = await self.api.post_by_number(int(place.channel_id), int(ref))
+            post = await self.api.post_by_number(topic, number)
         except ValueError as err:  # an answer that is not a post
-            raise AdapterError(f"post {ref} of topic {place.channel_id}: {err}") from err
+            raise AdapterError(f"post {number} of topic {topic}: {err}") from err
         if post is None or not post.answerable:
             return None
-        return SourcePost(ref=ref, text=without_quotes(post.raw), author=post.username)
+        return SourcePost(ref=str(number), text=own_words(post.raw), author=post.username)
 
     # sending ----------------------------------------------------------------------------
 

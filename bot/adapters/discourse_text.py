@@ -149,9 +149,14 @@ def without_quotes(raw: str) -> str:
         text = stripped
 
 
+def own_words(raw: str) -> str:
+    """The raw without quoted posts and code blocks: what the author wrote as text."""
+    return without_quotes(_FENCE.sub("", raw))
+
+
 def readable_text(raw: str) -> str:
     """The raw without quoted posts and code, where a mention is not a call to the bot."""
-    return _INLINE_CODE.sub("", without_quotes(_FENCE.sub("", raw)))
+    return _INLINE_CODE.sub("", own_words(raw))
 
 
 def mentions(raw: str, username: str) -> bool:

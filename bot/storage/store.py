@@ -32,8 +32,8 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.prefs = PrefsCache()
+        self._loop_thread: int | None = None
         self._kept: Connection | None = None
-        self._kept_by: int | None = None
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; a no-op when it is already there."""
@@ -43,25 +43,41 @@ class Store:
     @contextmanager
     def unit(self) -> Iterator[Unit]:
         """One transaction: commits when the block ends, rolls back if it raises."""
-        kept = self._kept
-        if kept is None or self._kept_by != threading.get_ident() or kept.in_transaction():
-            with self._translated(), self.engine.begin() as connection:
-                yield Unit(connection, self.prefs)
+        on_loop = self._loop_thread == threading.get_ident()
+        cache = self.prefs if on_loop else None
+        with self._translated(), self._transaction(on_loop) as connection:
+            unit = Unit(connection, cache)
+            try:
+                yield unit
+            finally:  # committed or not, what it wrote is read afresh next time
+                for key in unit.users.changed:
+                    self.prefs.forget(key)
+
+    @contextmanager
+    def _transaction(self, on_loop: bool) -> Iterator[Connection]:
+        kept = self._kept if on_loop else None
+        if kept is None:
+            with self.engine.begin() as connection:
+                yield connection
             return
-        with self._translated(), kept.begin():
-            yield Unit(kept, self.prefs)
+        if kept.in_transaction():  # its write lock is held: a unit on the pool would wait for it forever
+            raise RuntimeError("a unit inside another unit on the event loop's thread")
+        with kept.begin():
+            yield kept
 
-    def keep_connection(self) -> None:
-        """Let the calling thread's units reuse one SQLite connection (the event loop's).
+    def bind_loop_thread(self) -> None:
+        """The calling thread (the event loop's) gets the fast path; other threads keep the plain one.
 
-        A pool checkout costs more than the whole transaction of a command;
-        one thread's units never overlap, so they can share a connection.
-        Other threads keep using the pool. PostgreSQL stays on the pool, whose
-        pre-ping survives a database restart.
+        Its units read users' preferences through a cache: every command runs on
+        this thread, one unit after another, so nothing can slip between a
+        read and a write (units elsewhere still drop what they change from it).
+        On SQLite they also share one connection: a pool checkout costs more
+        than a command's whole transaction. PostgreSQL stays on the pool, whose
+        pre-ping survives a database restart. One bot process per database.
         """
+        self._loop_thread = threading.get_ident()
         if self.engine.url.get_backend_name() == "sqlite" and self._kept is None:
             self._kept = self.engine.connect()
-            self._kept_by = threading.get_ident()
 
     def checkpoint(self) -> None:
         """Copy SQLite's write-ahead log into the database file (PASSIVE: never blocks writers).
@@ -88,3 +104,5 @@ class Store:
             yield
         except DBAPIError as err:
             raise StorageError(f"{type(err.orig).__name__}: {err.orig}") from err
+        except self.engine.dialect.loaded_dbapi.Error as err:  # from the driver-level statements
+            raise StorageError(f"{type(err).__name__}: {err}") from err

@@ -19,11 +19,11 @@ _GET_CHANNEL_LANG = select(channels.c.lang).where(
 
 
 class PrefsCache:
-    """Users' preferences as last committed, so a command's path skips the query.
+    """Users' preferences as last read, so a command's path skips the query.
 
-    One per ``Store``; only this process writes preferences. A unit that
-    changes someone's preferences drops them from the cache and never puts
-    them back itself, so a change rolled back is never served.
+    One per ``Store``, used by the units of the event loop's thread (see
+    ``Store.bind_loop_thread``). A unit that changes someone's preferences
+    never puts them in the cache, and the store drops them once it ends.
     """
 
     LIMIT = 10_000
@@ -31,11 +31,9 @@ class PrefsCache:
     def __init__(self) -> None:
         self._known: dict[tuple[str, str], UserPrefs | None] = {}
 
-    def lookup(self, key: tuple[str, str]) -> tuple[bool, UserPrefs | None]:
-        """(found, prefs); prefs None when the user has none."""
-        if key in self._known:
-            return True, self._known[key]
-        return False, None
+    def lookup(self, key: tuple[str, str]) -> UserPrefs | None | _Missing:
+        """The cached prefs (None: the user has none), or ``MISSING``."""
+        return self._known.get(key, MISSING)
 
     def put(self, key: tuple[str, str], prefs: UserPrefs | None) -> None:
         if len(self._known) >= self.LIMIT:
@@ -46,20 +44,27 @@ class PrefsCache:
         self._known.pop(key, None)
 
 
+class _Missing:
+    """Not in the cache (None is a cached answer: no preferences)."""
+
+
+MISSING = _Missing()
+
+
 class UserRepo:
     def __init__(self, conn: Connection, cache: PrefsCache | None = None) -> None:
         self._conn = conn
-        self._cache = cache or PrefsCache()
-        self._changed: set[tuple[str, str]] = set()  # written in this unit: not cacheable yet
+        self._cache = cache
+        self.changed: set[tuple[str, str]] = set()  # written in this unit: never cached by it
 
     def get(self, platform: str, user_id: str) -> UserPrefs | None:
         key = (platform, user_id)
-        found, prefs = self._cache.lookup(key)
-        if found:
-            return prefs
+        cached = self._cache.lookup(key) if self._cache is not None else MISSING
+        if not isinstance(cached, _Missing):
+            return cached
         row = self._conn.execute(_GET_USER, {"platform": platform, "user_id": user_id}).one_or_none()
         prefs = None if row is None else UserPrefs(**row._mapping)
-        if key not in self._changed:
+        if self._cache is not None and key not in self.changed:
             self._cache.put(key, prefs)
         return prefs
 
@@ -72,8 +77,9 @@ class UserRepo:
         return self._set(platform, user_id, "lang", lang, now)
 
     def _set(self, platform: str, user_id: str, column: str, value: Any, now: datetime) -> UserPrefs:
-        self._changed.add((platform, user_id))
-        self._cache.forget((platform, user_id))
+        self.changed.add((platform, user_id))
+        if self._cache is not None:
+            self._cache.forget((platform, user_id))
         stmt = upsert(self._conn.dialect.name, users, (column, "updated_at"))
         params = {"platform": platform, "user_id": user_id, column: value, "updated_at": now}
         return UserPrefs(**self._conn.execute(stmt, params).one()._mapping)
