@@ -270,6 +270,8 @@ class MattermostAdapter:
         seq = getattr(frame, "seq", None)
         if seq is not None:
             self._check_sequence(seq)
+        if isinstance(frame, Posted) and self.me is not None and frame.post.user_id == self.me.id:
+            return  # our own reply coming back: nothing to do (a catch-up re-reads and drops it)
         if isinstance(frame, (Posted, Reacted)):
             self._jobs.put_nowait(frame)
 
