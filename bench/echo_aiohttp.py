@@ -1,10 +1,9 @@
 """The floor: a bare echo bot on aiohttp (one websocket, one pooled REST session).
 
-    python bench/echo_aiohttp.py URL TOKEN [--uvloop]
+    python bench/echo_aiohttp.py URL TOKEN
 
 Answers ``!ping`` with ``pong`` in the command's thread. No storage, no parsing
 beyond what Mattermost makes necessary (``data.post`` is a JSON string).
-With ``--uvloop``, on uvloop's event loop (as coopbot runs where it is installed).
 Used by ``bench/mattermost_latency.py``; logs ``ready`` on stderr once connected.
 """
 from __future__ import annotations
@@ -37,10 +36,4 @@ async def run(url: str, token: str) -> None:
 
 
 if __name__ == "__main__":
-    if "--uvloop" in sys.argv[3:]:
-        import uvloop
-
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(run(sys.argv[1], sys.argv[2]))
-    else:
-        asyncio.run(run(sys.argv[1], sys.argv[2]))
+    asyncio.run(run(sys.argv[1], sys.argv[2]))

@@ -17,10 +17,7 @@ Each bot runs as its own process against its own fake Mattermost
 * memory: the bot process's resident set (VmRSS) and its peak (VmHWM) after both.
 
 The floor is ``bench/echo_aiohttp.py`` (a websocket and a pooled session, no
-logic) on the standard asyncio loop; it runs once more on uvloop, as coopbot
-does where uvloop is installed, and coopbot runs once more on the standard
-loop (``COOPBOT_LOOP=asyncio``), so each gain can be told apart.
-``bench/echo_driver.py`` is mattermostdriver 7.3.2 used as documented.
+logic); ``bench/echo_driver.py`` is mattermostdriver 7.3.2 used as documented.
 Both answer ``!ping``; coopbot answers ``!help tz`` (a cheap command) and
 ``!time 7pm GMT on 29 Nov 2018``. With ``--profile DIR`` coopbot runs under
 cProfile (``COOPBOT_PROFILE``) and its stats land in DIR. Prints a table; not a
@@ -92,14 +89,12 @@ async def _connected(proc: Process, mm: FakeMattermost) -> Process:
     return proc
 
 
-def _coopbot(profile_dir: pathlib.Path | None, label: str, loop: str = "") -> Launch:
+def _coopbot(profile_dir: pathlib.Path | None, label: str) -> Launch:
     async def launch(mm: FakeMattermost, folder: pathlib.Path) -> Process:
         config = bot_config(folder, adapters={"mattermost": {
             "enabled": True, "url": mm.url, "token": mm.bot_token, "team": mm.team.name}},
             bot={"log_level": os.environ.get("BENCH_LOG_LEVEL", "INFO")})
         env = {"COOPBOT_PROFILE": str(profile_dir / f"{label}.prof")} if profile_dir else {}
-        if loop:
-            env["COOPBOT_LOOP"] = loop
         return await _connected(BotProcess(config, env=env), mm)
     return launch
 
@@ -107,12 +102,9 @@ def _coopbot(profile_dir: pathlib.Path | None, label: str, loop: str = "") -> La
 def contenders(profile_dir: pathlib.Path | None) -> list[Contender]:
     return [
         Contender("bare aiohttp (floor)", "!ping", lambda mm, _: _echo("echo_aiohttp.py", mm)),
-        Contender("bare aiohttp on uvloop", "!ping", lambda mm, _: _echo("echo_aiohttp.py", mm, "--uvloop")),
         Contender("mattermostdriver 7.3.2", "!ping", lambda mm, _: _echo("echo_driver.py", mm)),
         Contender("coopbot", "!help tz", _coopbot(profile_dir, "help")),
         Contender("coopbot", TIME_COMMAND, _coopbot(profile_dir, "time")),
-        Contender("coopbot, standard asyncio loop", "!help tz", _coopbot(profile_dir, "help-asyncio", "asyncio")),
-        Contender("coopbot, standard asyncio loop", TIME_COMMAND, _coopbot(profile_dir, "time-asyncio", "asyncio")),
     ]
 
 

@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from bot.errors import ConfigError
@@ -15,7 +15,6 @@ from config.loader import format_problems, load_config, summarize
 from config.model import Config
 
 PROFILE_ENV = "COOPBOT_PROFILE"
-LOOP_ENV = "COOPBOT_LOOP"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,33 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _profiled(main: Coroutine[Any, Any, None], path: str | None) -> None:
     """Run ``main``; with ``COOPBOT_PROFILE=FILE`` set, under cProfile, its stats written to FILE at exit."""
     if not path:
-        _run_loop(main)
+        asyncio.run(main)
         return
     import cProfile
 
     with cProfile.Profile() as profiler:
         try:
-            _run_loop(main)
+            asyncio.run(main)
         finally:
             profiler.dump_stats(path)
-
-
-def _run_loop(main: Coroutine[Any, Any, None]) -> None:
-    """On uvloop where it is installed (Linux, macOS): its I/O loop halves asyncio's own overhead.
-
-    ``COOPBOT_LOOP=asyncio`` keeps the standard loop (to compare, or to debug).
-    """
-    factory = None if os.environ.get(LOOP_ENV) == "asyncio" else _uvloop_factory()
-    with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(main)
-
-
-def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:  # not on this platform: the standard loop does the same, a little slower
-        return None
-    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":
