@@ -62,7 +62,8 @@ def _title(ctx: Context, call: Call) -> str:
 
 
 def _listing(ctx: Context, call: Call, items: list[AgendaItem], header_key: str, **params: object) -> Reply:
-    return ctx.reply("\n".join([ctx.t(header_key, call=_title(ctx, call), **params), *agenda_lines(ctx, ctx.lang, items)]))
+    header = ctx.t(header_key, call=_title(ctx, call), **params)
+    return ctx.reply("\n".join([header, *agenda_lines(ctx, ctx.lang, items)]))
 
 
 def _checked(ctx: Context, text: str) -> str:
