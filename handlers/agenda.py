@@ -10,6 +10,7 @@ import re
 
 from bot.commands import command
 from bot.context import Context
+from bot.errors import UserError
 from bot.messages import Reply
 from bot.numbers import small_number
 from bot.storage import AgendaItem, Call
@@ -53,7 +54,7 @@ def _call(ctx: Context, ref: str | None) -> Call:
     ahead = ctx.unit.calls.upcoming(ctx.now, limit=2)
     if len(ahead) == 1:
         return ahead[0]
-    raise ctx.usage_error("agenda.which_call", list=ctx.prefix + ctx.registry_name("call.list"))
+    raise UserError("agenda.which_call", list=ctx.prefix + ctx.registry_name("call.list"))  # no usage: it is not one
 
 
 def _title(ctx: Context, call: Call) -> str:

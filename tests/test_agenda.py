@@ -86,7 +86,7 @@ def items_of(chat: RecordingAdapter, call_id: int) -> list[AgendaItem]:
 
 
 async def test_items_are_added_shown_and_removed_with_renumbering(chat: RecordingAdapter) -> None:
-    assert "Which call?" in await ask(chat, "!agenda")
+    assert await ask(chat, "!agenda") == "Which call? None is scheduled here; name one, e.g. #3 (see !call list)."
     await ask(chat, '!call schedule "Hello call" 29 Nov 2099 19:00 UTC')
     assert "The agenda of call #1 “Hello call”" in await ask(chat, "!agenda")
     for item in ("Introductions", "Survey @channel", "Next gathering"):
