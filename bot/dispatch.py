@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.adapters.base import Adapter
+from bot.adapters.base import Adapter, PostReader
 from bot.commands import CommandSpec, Registry
 from bot.context import Context, JobPlan, coop_zones
 from bot.delivery import Delivery
@@ -61,7 +61,7 @@ class Dispatcher:
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Dispatch and send; what the adapters call for every message."""
         started = time.perf_counter()
-        routed = None if incoming.sender.is_bot else self.router.route(incoming)
+        routed = self._route(incoming)
         source = await self._read_source(incoming, routed) if routed is not None else None
         items, plan = self._dispatch(incoming, routed, source)
         self.apply_jobs(plan)
@@ -73,8 +73,11 @@ class Dispatcher:
 
     def dispatch(self, incoming: Incoming) -> tuple[list[Outgoing], JobPlan]:
         """The replies to ``incoming``, queued in the outbox, and the jobs to apply; nothing sent yet."""
-        routed = None if incoming.sender.is_bot else self.router.route(incoming)
-        return self._dispatch(incoming, routed, None)
+        return self._dispatch(incoming, self._route(incoming), None)
+
+    def _route(self, incoming: Incoming) -> Invocation | Unknown | None:
+        """The command ``incoming`` is, if any; other bots are never answered."""
+        return None if incoming.sender.is_bot else self.router.route(incoming)
 
     def _dispatch(self, incoming: Incoming, routed: Invocation | Unknown | None,
                   source: SourcePost | UserError | None) -> tuple[list[Outgoing], JobPlan]:
@@ -114,11 +117,11 @@ class Dispatcher:
             return None
         ref = routed.args.split()[0]
         shown = ref if len(ref) <= 12 else ref[:12] + "…"  # for the replies: a ref may be any text
-        read_post = getattr(self.adapters.get(incoming.platform), "read_post", None)
-        if not callable(read_post):
+        adapter = self.adapters.get(incoming.platform)
+        if not isinstance(adapter, PostReader):
             return UserError("errors.read_post_unavailable")
         try:
-            post: SourcePost | None = await read_post(incoming.place, ref)
+            post = await adapter.read_post(incoming.place, ref)
         except AdapterError as err:
             log.warning("reading post %s failed platform=%s channel=%s: %s",
                         ref, incoming.platform, incoming.place.channel_id, err)

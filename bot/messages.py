@@ -50,7 +50,7 @@ class SourcePost:
     """An earlier post a command names ("agenda from 2"), read by the adapter before the command runs."""
 
     ref: str  # how the command named it: a post number, as typed
-    text: str  # its own words, in the platform's markup (Markdown); quotes of other posts left out
+    text: str  # its own words, in the platform's markup (Markdown): no quoted posts, no code blocks
     author: str
 
 

@@ -6,7 +6,7 @@ platform events into ``Incoming`` messages, says where replies and
 announcements go, renders replies in its platform's markup and sends them,
 mapping its library's failures into ``AdapterError`` / ``RateLimited``.
 
-Optional capability, looked up with ``getattr`` (so not part of ``Adapter``):
+Optional capability, ``PostReader`` (so not part of ``Adapter``):
 
     async def read_post(self, place: Place, ref: str) -> SourcePost | None
 
@@ -26,6 +26,7 @@ from bot.messages import Incoming, Outgoing, Place, Reply, SourcePost
 OnMessage = Callable[[Incoming], Awaitable[object]]
 
 
+@runtime_checkable
 class PostReader(Protocol):
     """The optional ``read_post`` capability (see the module docstring)."""
 

@@ -40,10 +40,9 @@ class OutboxRepo:
     ) -> OutboxItem:
         at = db_time(self._conn, now)
         (item_id,) = execute(self._conn, _ENQUEUE, (platform, channel_id, thread_id, text, at, at)).fetchone()
-        return OutboxItem(id=item_id, platform=platform, channel_id=channel_id, thread_id=thread_id,
-                          text=text, created_at=now.astimezone(UTC), attempts=0,
-                          next_attempt_at=now.astimezone(UTC),
-                          sent_at=None, last_error=None)
+        utc = now.astimezone(UTC)  # as the row reads back
+        return OutboxItem(id=item_id, platform=platform, channel_id=channel_id, thread_id=thread_id, text=text,
+                          created_at=utc, attempts=0, next_attempt_at=utc, sent_at=None, last_error=None)
 
     def due(self, platform: str, now: datetime, limit: int) -> list[OutboxItem]:
         """Unsent items whose next attempt is due, oldest first (so a channel keeps its order)."""
