@@ -98,10 +98,14 @@ class Context:
 
 def coop_zones(resolver: ZoneResolver, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:
     """Zones of the named coops (all of them by default), one per distinct zone, labelled by city."""
+    return distinct_zones(*(zone for name, zone in resolver.coops if names is None or name in names))
+
+
+def distinct_zones(*zones: ResolvedZone) -> tuple[ResolvedZone, ...]:
+    """The zones in order, each pytz zone once (the first label wins)."""
     seen: dict[str, ResolvedZone] = {}
-    for name, zone in resolver.coops:
-        if names is None or name in names:
-            seen.setdefault(str(zone.tz), zone)
+    for zone in zones:
+        seen.setdefault(str(zone.tz), zone)
     return tuple(seen.values())
 
 

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from bot.adapters.base import Adapter, PostReader
 from bot.commands import CommandSpec, Registry
-from bot.context import Context, JobPlan, coop_zones
+from bot.context import Context, JobPlan, coop_zones, distinct_zones
 from bot.delivery import Delivery
 from bot.errors import AdapterError, UsageError, UserError
 from bot.i18n import Catalogue
@@ -208,7 +208,8 @@ class Dispatcher:
         readings = getattr(err, "readings", ())
         for number, reading in enumerate(readings, 1):
             parts.append(Text(t(lang, "time.reading", n=number)))
-            parts.append(TimeTable(at=reading, zones=coop_zones(self.s.zones)))
+            zones = distinct_zones(*getattr(err, "shown_in", ()), *coop_zones(self.s.zones))
+            parts.append(TimeTable(at=reading, zones=zones))
         if isinstance(err, UsageError) and not readings:  # with readings, the choice is the help
             parts.append(Text(usage_text(self.s.catalogue, spec, lang, self.s.config.bot.prefix)))
         return Reply(parts=tuple(parts), lang=lang, ephemeral=True)

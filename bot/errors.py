@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.zones import ResolvedZone
 
 
 class CoopbotError(Exception):
@@ -58,6 +61,7 @@ class _LocalTimeError(TimeParseError):
     def __init__(self, text: str, key: str, readings: Sequence[datetime]) -> None:
         super().__init__(text, key)
         self.readings: tuple[datetime, ...] = tuple(readings)
+        self.shown_in: tuple[ResolvedZone, ...] = ()  # zones to show the readings in before the coops'
 
 
 class AmbiguousTimeError(_LocalTimeError):

@@ -45,9 +45,10 @@ from bot.zones import (
     fold,
     parse_offset,
     offset_zone,
+    unknown_zone,
 )
 
-__all__ = ["When", "parse_when", "parse_duration"]
+__all__ = ["Conversion", "When", "parse_conversion", "parse_when", "parse_duration"]
 
 _MAX_TEXT = 200  # nobody writes a longer time phrase; keeps the search small
 _YEARS = range(1900, 2201)
@@ -513,6 +514,11 @@ def parse_when(text: str, *, now: datetime, zone: ResolvedZone, resolver: ZoneRe
     """
     if now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
+    return _When(text, _read(text, resolver, day_first), now, zone).when()
+
+
+def _read(text: str, resolver: ZoneResolver, day_first: bool) -> _Reading:
+    """The pieces of a phrase, not yet an instant; TimeParseError if it is not a time."""
     folded = fold(text)
     if len(folded) > _MAX_TEXT:
         raise TimeParseError(text)
@@ -520,7 +526,50 @@ def parse_when(text: str, *, now: datetime, zone: ResolvedZone, resolver: ZoneRe
     reading = _Parser(tokens, resolver, day_first).parse() if tokens else None
     if reading is None or (reading.day is None and reading.weekday is None and reading.clock is None):
         raise TimeParseError(text)
-    return _When(text, reading, now, zone).when()
+    return reading
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A time phrase and, if it ends in "in <zone>" after naming its own zone, the zone asked for."""
+
+    when: When
+    target: ResolvedZone | None
+
+
+# " in " / " en " between a time and the zone to convert it to; tried from the right.
+_IN_ZONE = re.compile(r"\s(?:in|en)\s", re.IGNORECASE)
+
+
+def parse_conversion(text: str, *, now: datetime, zone: ResolvedZone, resolver: ZoneResolver,
+                     day_first: bool = True) -> Conversion:
+    """``parse_when``, plus a trailing "in <zone>" after a time that names its own zone.
+
+    "7pm GMT in Auckland" is 19:00 GMT shown first in Auckland; "7pm in London"
+    names no zone before "in", so it stays 7pm London time. A target that is no
+    zone gets ``unknown_zone``'s answer. A DST gap or overlap in the phrase's own
+    zone raises as ``parse_when`` does, with the target and that zone in ``shown_in``.
+    """
+    if now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    for split in reversed(list(_IN_ZONE.finditer(text))):
+        head, tail = text[:split.start()], text[split.end():]
+        try:
+            reading = _read(head, resolver, day_first)
+        except TimeParseError:
+            continue
+        if reading.zone is None and reading.offset is None:
+            break  # "7pm in London": London is the phrase's own zone
+        target = resolver.resolve(tail)
+        if target is None:
+            raise unknown_zone(resolver, tail)
+        reader = _When(head, reading, now, zone)
+        try:
+            return Conversion(reader.when(), target)
+        except (AmbiguousTimeError, NonExistentTimeError) as err:
+            err.shown_in = (target, reader.zone)
+            raise
+    return Conversion(parse_when(text, now=now, zone=zone, resolver=resolver, day_first=day_first), None)
 
 
 class _When:

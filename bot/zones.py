@@ -11,6 +11,7 @@ and keep their sign: POSIX ``Etc/GMT-3`` means UTC+3, so those names are refused
 """
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections import Counter
@@ -22,9 +23,9 @@ from typing import TypeAlias, TypeVar
 
 import pytz
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UsageError
 
-__all__ = ["CoopZone", "PytzZone", "ResolvedZone", "ZoneResolver", "utc_offset_label"]
+__all__ = ["CoopZone", "PytzZone", "ResolvedZone", "ZoneResolver", "unknown_zone", "utc_offset_label"]
 # Also used by bot.timeparse, which reads zones inside longer phrases: fold, WORD_PATTERN,
 # OFFSET_PATTERN, parse_offset, offset_zone, ZoneResolver.match / .iana / .longest_phrase.
 
@@ -325,6 +326,7 @@ class ZoneResolver:
 
     def __init__(self, coops: Sequence[CoopZone]) -> None:
         self._names: dict[str, _Entry] = {**_BUILTIN, **self._coop_entries(coops)}
+        self._coop_spellings = _first_spelling((name, name) for c in coops for name in (c.name, c.city, *c.aliases))
         self._zones: dict[str, ResolvedZone] = {}  # built on first use: pytz loads zones lazily
         self.coops: tuple[tuple[str, ResolvedZone], ...] = tuple(
             (coop.name, self._names[_key(coop.name)].resolve()) for coop in coops if _key(coop.name) in self._names
@@ -389,6 +391,16 @@ class ZoneResolver:
         name = _IANA_NAMES.get(folded)
         return ResolvedZone(tz=pytz.timezone(name), label=_zone_label(name)) if name else None
 
+    def suggestions(self, text: str, limit: int = 3) -> list[str]:
+        """Names close to an unknown zone ("Aukland" → "Auckland"), as they are usually written."""
+        folded = fold(text).strip()
+        if not folded or len(folded) > _MAX_NAME:
+            return []
+        if "/" in folded:
+            return [_IANA_NAMES[k] for k in difflib.get_close_matches(folded, _IANA_NAMES, limit, 0.75)]
+        close = difflib.get_close_matches(_key(folded), self._names, limit, 0.75)
+        return [self._coop_spellings.get(key) or _spelling(key, self._names[key]) for key in close]
+
     def match(self, words: Sequence[str]) -> list[tuple[ResolvedZone, int]]:
         """Every zone phrase that starts these folded words, with how many words it uses.
 
@@ -412,3 +424,16 @@ class ZoneResolver:
 
 def _starts(words: Sequence[str], at: int, phrase: tuple[str, ...]) -> bool:
     return tuple(words[at:at + len(phrase)]) == phrase
+
+
+def _spelling(key: str, entry: _Entry) -> str:
+    """How a built-in name is written: its label when that is the name itself, else the key."""
+    return entry.label if _key(entry.label) == key else key.upper() if key.upper() in _ABBREVIATIONS else key.title()
+
+
+def unknown_zone(resolver: ZoneResolver, text: str) -> UsageError:
+    """The answer to a zone nobody knows, with the names it may have meant."""
+    close = resolver.suggestions(text)
+    if close:
+        return UsageError("tz.unknown_zone_suggest", text=text.strip(), names=", ".join(close))
+    return UsageError("tz.unknown_zone", text=text.strip())

@@ -1,24 +1,16 @@
-"""!time / !hora: one instant in every coop's zone."""
+"""!time / !hora: one instant in every coop's zone, or first in the zone asked for."""
 from __future__ import annotations
 
 from bot.commands import command
-from bot.context import Context
+from bot.context import Context, distinct_zones
 from bot.messages import Reply
-from bot.timeparse import parse_when
+from bot.timeparse import parse_conversion
 from bot.zones import ResolvedZone
 
 
 def zones_for_reading(ctx: Context, *extra: ResolvedZone) -> tuple[ResolvedZone, ...]:
     """The coops' zones, then any other zone the reader cares about (the phrase's, their own)."""
-    zones = list(ctx.coop_zones())
-    for zone in extra:
-        if all(_differs(zone, z) for z in zones):
-            zones.append(zone)
-    return tuple(zones)
-
-
-def _differs(a: ResolvedZone, b: ResolvedZone) -> bool:
-    return str(a.tz) != str(b.tz)
+    return distinct_zones(*ctx.coop_zones(), *extra)
 
 
 @command("time", en="time", es="hora", order=10)
@@ -26,7 +18,9 @@ def time_(ctx: Context) -> list[Reply]:
     if not ctx.args:
         table = ctx.time_table(ctx.now, zones_for_reading(ctx, ctx.sender_zone))
         return [ctx.reply(ctx.t("time.now"), table)]
-    when = parse_when(ctx.args, now=ctx.now, zone=ctx.sender_zone, resolver=ctx.zones,
-                      day_first=ctx.config.bot.day_first)
-    table = ctx.time_table(when.at, zones_for_reading(ctx, when.zone, ctx.sender_zone))
+    asked = parse_conversion(ctx.args, now=ctx.now, zone=ctx.sender_zone, resolver=ctx.zones,
+                             day_first=ctx.config.bot.day_first)
+    when = asked.when
+    lead = (asked.target,) if asked.target else ()
+    table = ctx.time_table(when.at, distinct_zones(*lead, *ctx.coop_zones(), when.zone, ctx.sender_zone))
     return [ctx.reply(ctx.t("time.is", phrase=ctx.args), table)]

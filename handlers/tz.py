@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.commands import command
 from bot.context import Context
 from bot.messages import Reply
-from bot.zones import utc_offset_label
+from bot.zones import unknown_zone, utc_offset_label
 
 
 @command("tz", en="tz", es="zona", order=20)
@@ -29,7 +29,7 @@ def set_zone(ctx: Context) -> list[Reply]:
         raise ctx.usage_error("tz.missing_zone")
     zone = ctx.zones.resolve(ctx.args)
     if zone is None:
-        raise ctx.usage_error("tz.unknown_zone", text=ctx.args)
+        raise unknown_zone(ctx.zones, ctx.args)
     stored = str(zone.tz.zone) if getattr(zone.tz, "zone", None) else ctx.args.strip()
     ctx.unit.users.set_zone(ctx.incoming.platform, ctx.incoming.sender.id, stored, ctx.now)
     return [ctx.reply(ctx.t("tz.saved", zone=zone.label, offset=utc_offset_label(ctx.now, zone.tz)))]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -119,3 +120,16 @@ def test_a_facttic_member_works_entirely_in_spanish(bot: ConsoleBot) -> None:
     usage = bot.ask("!llamada agendar mañana", r"Ejemplo: [^\n]*\n")
     assert "Uso: !llamada agendar" in usage
     assert "!zona fijar" in bot.ask("!ayuda", r"Escribí !ayuda[^\n]*\n")
+
+
+def test_a_time_is_converted_to_the_zone_asked_for_first(bot: ConsoleBot) -> None:
+    out = bot.ask("!time 7pm GMT on 29 Nov 2018 in Pacific/Auckland", r"GMT  [^\n]*\n")
+    first_row = out.split("is:\n", 1)[1].splitlines()[0]
+    assert "Auckland" in first_row and "Fri 30 Nov 2018  08:00  UTC+13" in first_row
+    assert "16:00  UTC−3" in out and "Buenos Aires" in out  # then every coop's zone, as always
+    es = bot.ask("!hora 12:00 Asia/Kathmandu el 1/12/2026 en UTC", r"es:\n(?:  [^\n]*\n){6}")
+    rows = es.split("es:\n", 1)[1].splitlines()
+    assert re.fullmatch(r"  UTC +mar 1 dic 2026  06:15  UTC\+0", rows[0])
+    assert "12:00  UTC+5:45" in rows[-1] and "Kathmandu" in rows[-1]
+    unknown = bot.ask("!time 7pm GMT in Aukland", r"Example: [^\n]*\n")
+    assert "Did you mean Auckland" in unknown and "Usage: !time" in unknown
