@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.base import Adapter, Reconnecting
+from bot.adapters.base import Adapter, Reconnecting, StopsOnRefusal
 from bot.commands import Registry, discover
 from bot.context import JobContext
 from bot.delivery import Delivery
 from bot.dispatch import Dispatcher, Services
+from bot.errors import CoopbotError
 from bot.i18n import Catalogue
 from bot.messages import Incoming, Outgoing
 from bot.router import Router
@@ -82,6 +83,7 @@ class App:
 
             self.server = Server(config.server.host, config.server.port, Metrics())
         self._stopped = asyncio.Event()
+        self._fatal: CoopbotError | None = None  # why the bot stopped on its own, if it did
         self._tasks: list[asyncio.Task[None]] = []
 
     def _load_adapters(self) -> dict[str, Adapter]:
@@ -112,6 +114,8 @@ class App:
         for name, adapter in self.adapters.items():
             if isinstance(adapter, Reconnecting):
                 adapter.on_reconnect = functools.partial(self.delivery.retry_now, name)
+            if isinstance(adapter, StopsOnRefusal):
+                adapter.on_fatal = self.stop_for
             await adapter.start(self.dispatcher.handle)
         await self.delivery.retry_due()  # replies queued before a restart go out now
         log.info("coopbot ready: adapters=%s storage=%s", ",".join(self.adapters), mask_url(self.config.storage.url))
@@ -192,6 +196,11 @@ class App:
     def request_stop(self) -> None:
         self._stopped.set()
 
+    def stop_for(self, error: CoopbotError) -> None:
+        """Stop because something cannot work (a refused token); ``run`` raises ``error`` once stopped."""
+        self._fatal = self._fatal or error
+        self._stopped.set()
+
     async def wait(self) -> None:
         await self._stopped.wait()
 
@@ -208,8 +217,11 @@ class App:
         self.store.close()
 
     async def run(self) -> None:
-        await self.start()
+        """Start, wait, stop; raises what made the bot stop on its own (``SettingRefused``)."""
         try:
+            await self.start()
             await self.wait()
         finally:
             await self.stop()
+        if self._fatal is not None:
+            raise self._fatal

@@ -10,7 +10,8 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from bot.errors import ConfigError
+from bot.adapters import not_built_yet
+from bot.errors import ConfigError, SettingRefused
 from config.loader import format_problems, load_config, summarize
 from config.model import Config
 
@@ -49,6 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = _load(args.config)
     if config is None:
         return 2
+    unbuilt = not_built_yet(config.adapters.enabled_names)
+    if unbuilt:
+        for name in unbuilt:
+            print(f"adapters.{name}.enabled: true, but this coopbot has no {name} adapter yet; "
+                  "expected false until a release brings it", file=sys.stderr)
+        return 1
     if args.command == "check":
         print(summarize(config))
         return 0
@@ -56,7 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "apscheduler"):  # their INFO lines tell a user nothing
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-    _profiled(_run(config), os.environ.get(PROFILE_ENV))
+    try:
+        _profiled(_run(config), os.environ.get(PROFILE_ENV))
+    except SettingRefused as refused:  # a wrong token or key: one line, no traceback
+        print(f"coopbot: cannot start: {refused}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
 from bot.adapters.base import Adapter
+from bot.backoff import backoff_delay
 from bot.errors import AdapterError, RateLimited, RejectedError
 from bot.messages import Outgoing, Place, Reply
 from bot.storage import Store, Unit
@@ -37,10 +38,9 @@ CLAIM_SECONDS = 60.0  # longer than any one send (the adapters time out after 15
 NOT_PARKED = PARKED - timedelta(days=1)  # "due" for retry_now: every failed item not parked
 
 
-def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
-    """Seconds to wait before retry number ``attempts`` (1-based): exponential, full jitter."""
-    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
-    return (rng or random).uniform(ceiling / 2, ceiling)
+def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait before retry number ``attempts`` (1-based): exponential, at least half of it."""
+    return backoff_delay(attempts, base=BASE_DELAY, cap=MAX_DELAY, least=0.5, rng=rng)
 
 
 class Delivery:
@@ -94,7 +94,7 @@ class Delivery:
             self._failed(item, attempts, None, err)
             return False
         except AdapterError as err:
-            self._failed(item, attempts, backoff_delay(attempts + 1), err)
+            self._failed(item, attempts, retry_delay(attempts + 1), err)
             return False
         finally:
             self._release(item.outbox_id)

@@ -9,6 +9,7 @@
     ├── ConfigError          the configuration is wrong; lists every problem
     ├── AdapterError         a platform failed (retryable); adapters map library errors into these
     │   ├── RejectedError    refused for good (4xx): not retried
+    │   ├── SettingRefused   a configured token, key or team refused for good: the process stops
     │   └── RateLimited      with retry_after seconds
     └── StorageError
 
@@ -98,6 +99,19 @@ class RejectedError(AdapterError):
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+class SettingRefused(AdapterError):
+    """The platform refused a configured value for good: a wrong token or key (401/403), a team
+    that is not there. Retrying cannot help; the process stops. The message names ``key`` and
+    what the server answered.
+    """
+
+    def __init__(self, key: str, platform: str, status: int, answer: str) -> None:
+        super().__init__(f"{key}: {platform} refused it (HTTP {status}: {answer.strip() or 'no reason given'}); "
+                         "check the value, then start coopbot again")
+        self.key = key
         self.status = status
 
 

@@ -9,10 +9,8 @@ test asserts the deviations are exactly these: a new one fails.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,23 +21,14 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.response.exceptions import InvalidData
 
 from tests.fakes.discourse import FakeDiscourse
+from tests.spec_check import DISCOURSE, specs_dir
 
 Deviation = tuple[str, str, str]  # (operation, JSON path with * for list items, rule broken)
 
 
-def _specs_dir() -> Path:
-    configured = os.environ.get("COOPBOT_SPECS_DIR")
-    candidates = [Path(configured)] if configured else []
-    candidates += [parent / "shared" / "specs" for parent in Path(__file__).resolve().parents]
-    for candidate in candidates:
-        if (candidate / "discourse-openapi.json").is_file():
-            return candidate
-    raise FileNotFoundError("shared/specs not found; set COOPBOT_SPECS_DIR")
-
-
 @pytest.fixture(scope="session")
 def spec_document() -> dict[str, Any]:
-    text = (_specs_dir() / "discourse-openapi.json").read_text(encoding="utf-8")
+    text = (specs_dir(DISCOURSE.filename) / DISCOURSE.filename).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     document["servers"] = [{"url": "/"}]  # the file's https://{defaultHost} would not match 127.0.0.1
     return document

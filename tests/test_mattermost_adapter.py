@@ -39,7 +39,7 @@ from bot.adapters.mattermost_events import (
     posts_in_listing,
     profile_zone,
 )
-from bot.adapters.mattermost_socket import reconnect_delay
+from bot.backoff import backoff_delay
 from bot.adapters.recent import RecentIds
 from bot.errors import RateLimited, StorageError
 from bot.messages import Incoming, Outgoing, Reaction
@@ -196,9 +196,10 @@ def test_the_slash_token_comes_from_the_form_or_the_header() -> None:
 
 
 @given(st.integers(min_value=1, max_value=64), st.integers(min_value=0, max_value=2**32))
-def test_reconnect_delay_grows_exponentially_to_the_cap_with_full_jitter(attempt: int, seed: int) -> None:
-    delay = reconnect_delay(attempt, base=0.5, cap=15.0, rng=random.Random(seed))
-    assert 0 <= delay <= min(15.0, 0.5 * 2 ** (attempt - 1))
+def test_backoff_grows_exponentially_to_the_cap_with_jitter(attempt: int, seed: int) -> None:
+    ceiling = min(15.0, 0.5 * 2 ** (attempt - 1))
+    assert 0 <= backoff_delay(attempt, base=0.5, cap=15.0, rng=random.Random(seed)) <= ceiling
+    assert ceiling / 2 <= backoff_delay(attempt, base=0.5, cap=15.0, least=0.5, rng=random.Random(seed)) <= ceiling
 
 
 def test_recent_ids_forget_the_oldest_first() -> None:

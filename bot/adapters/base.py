@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
+from bot.errors import CoopbotError
 from bot.messages import Incoming, Outgoing, Place, Reply, SourcePost
 
 OnMessage = Callable[[Incoming], Awaitable[object]]
@@ -65,3 +66,14 @@ class Reconnecting(Protocol):
     """
 
     on_reconnect: Callable[[], None] | None
+
+
+@runtime_checkable
+class StopsOnRefusal(Protocol):
+    """An adapter that can learn, after ``start`` returned, that its platform refused a setting for good.
+
+    The app sets ``on_fatal``; the adapter calls it with the ``SettingRefused``
+    (a wrong token first answered after an outage), and the bot stops with it.
+    """
+
+    on_fatal: Callable[[CoopbotError], None] | None

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydiscourse import DiscourseClient
+from pydiscourse.exceptions import DiscourseClientError
 
 from bot.adapters.base import OnMessage
 from bot.adapters.discourse_api import DiscourseApi
@@ -57,7 +58,8 @@ from bot.adapters.discourse_text import (
     own_words,
 )
 from bot.adapters.discourse_webhook import EventLog, WebhookReceiver
-from bot.errors import AdapterError, RejectedError
+from bot.adapters.startup import Background, FirstAttempt, log_in
+from bot.errors import AdapterError, CoopbotError, RejectedError, SettingRefused
 from bot.messages import Incoming, Outgoing, Place, Reply, Sender, SourcePost
 from bot.numbers import small_number
 from bot.rendering import render
@@ -123,40 +125,50 @@ class DiscourseAdapter:
         self.staff: bool | None = None
         self._on_message: OnMessage | None = None
         self.on_reconnect: Callable[[], None] | None = None  # set by the app: retry failed replies at once
+        self.on_fatal: Callable[[CoopbotError], None] | None = None  # set by the app: stop with this
         self.poller.on_recovered = self._recovered
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Background()
+        self._first_login = FirstAttempt()
         self.ready = asyncio.Event()
 
     # lifecycle ---------------------------------------------------------------------
 
     async def start(self, on_message: OnMessage) -> None:
+        """Returns once the poll cursor is in place, or after a while if the forum is away.
+
+        Raises ``SettingRefused`` if the first sign-in is refused (a wrong API key).
+        """
         self._on_message = on_message
-        self._spawn(self._run())
+        self._tasks.spawn(self._run())
+        await self._first_login.wait()
         try:  # ready once the poll cursor is in place; a forum that is away is waited for in the background
             await asyncio.wait_for(self.ready.wait(), timeout=10)
         except asyncio.TimeoutError:
             log.warning("discourse not reachable yet; still trying in the background")
 
     async def _run(self) -> None:
-        await self._retrying("setup", self._setup)
-        await self._retrying("first poll", self.poller.prime)
+        try:
+            await log_in("discourse setup", self._setup, first=self._first_login, cap=SETUP_MAX_DELAY)
+        except SettingRefused as refused:  # after start returned (the forum was away at first): stop the bot
+            log.error("discourse: %s", refused)
+            if self.on_fatal is not None:
+                self.on_fatal(refused)
+            return
+        await log_in("discourse first poll", self.poller.prime, first=FirstAttempt(), cap=SETUP_MAX_DELAY)
         self.ready.set()
         await self.poller.run()
-
-    async def _retrying(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
-        attempt = 0
-        while True:
-            try:
-                return await step()
-            except Exception as err:  # pydiscourse raises requests' errors, the API client ours: retry both
-                attempt += 1
-                log.warning("discourse %s failed (attempt %d): %s: %s", what, attempt, type(err).__name__, err)
-                await asyncio.sleep(min(SETUP_MAX_DELAY, 0.5 * 2 ** attempt))
 
     async def _setup(self) -> None:
         """Who the bot is and the category slugs, with pydiscourse (blocking, so in a thread)."""
         client = DiscourseClient(self.url, api_username=self.username, api_key=self._api_key, timeout=15)
-        me = await asyncio.to_thread(client.user, self.username)
+        try:
+            me = await asyncio.to_thread(client.user, self.username)
+        except DiscourseClientError as err:
+            status = getattr(err.response, "status_code", 0)
+            if status in (401, 403):
+                raise SettingRefused("adapters.discourse.api_key", "Discourse", status,
+                                     f"{err} (for api_username {self.username!r})") from None
+            raise
         self.staff = bool(me.get("admin") or me.get("moderator"))
         if self._needs_slugs:
             self._slugs = await asyncio.to_thread(_category_slugs, client)
@@ -169,20 +181,13 @@ class DiscourseAdapter:
                         "the digest topic as the bot", self.username)
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         await self.api.close()
 
     def _recovered(self) -> None:
         log.info("discourse: the forum answers again")
         if self.on_reconnect:
             self.on_reconnect()
-
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # incoming ------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from mattermostdriver import Driver
+from mattermostdriver.exceptions import NoAccessTokenProvided, NotEnoughPermissions, ResourceNotFound
 
 from bot.adapters.base import OnMessage
 from bot.adapters.http import JsonClient
@@ -47,9 +48,10 @@ from bot.adapters.mattermost_events import (
     parse_profile,
     posts_in_listing,
 )
-from bot.adapters.mattermost_socket import MattermostSocket, reconnect_delay
+from bot.adapters.mattermost_socket import MattermostSocket
 from bot.adapters.recent import RecentIds
-from bot.errors import AdapterError, RateLimited
+from bot.adapters.startup import Background, FirstAttempt, log_in
+from bot.errors import AdapterError, CoopbotError, RateLimited, SettingRefused
 from bot.messages import Incoming, Outgoing, Place, Reaction, Reply, Sender
 from bot.rendering import render, split_message
 from bot.storage import Store
@@ -199,21 +201,27 @@ class MattermostAdapter:
         self._partly_sent: dict[int, int] = {}  # outbox id -> pieces already posted
         self._on_message: OnMessage | None = None
         self._socket: MattermostSocket | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Background()
+        self._first_login = FirstAttempt()
         self.me: Me | None = None
         self.on_reaction: Callable[[Reaction], Awaitable[None]] | None = None
         self.on_reconnect: Callable[[], None] | None = None  # the app wakes its outbox with this
+        self.on_fatal: Callable[[CoopbotError], None] | None = None  # the app stops with this
         self._retry_planned = False
         self.ready = asyncio.Event()
 
     # lifecycle -----------------------------------------------------------------
 
     async def start(self, on_message: OnMessage) -> None:
-        """Returns once the first catch-up is done, or after a while if the server is away."""
+        """Returns once the first catch-up is done, or after a while if the server is away.
+
+        Raises ``SettingRefused`` if the first login is refused (a wrong token).
+        """
         self._on_message = on_message
-        self._spawn(self._run())
-        self._spawn(self._work())
-        self._spawn(self._flush_cursors_forever())
+        self._tasks.spawn(self._run())
+        await self._first_login.wait()
+        self._tasks.spawn(self._work())
+        self._tasks.spawn(self._flush_cursors_forever())
         try:
             await asyncio.wait_for(self.ready.wait(), timeout=READY_TIMEOUT)
         except asyncio.TimeoutError:
@@ -222,36 +230,35 @@ class MattermostAdapter:
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         self._cursors.flush()
         await self.rest.close()
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _run(self) -> None:
-        self.me = await self._login()
+        try:
+            self.me = await log_in("mattermost login", self._login, first=self._first_login, cap=self._max_delay)
+        except SettingRefused as refused:  # after start returned (the server was away at first): stop the bot
+            log.error("mattermost: %s", refused)
+            if self.on_fatal is not None:
+                self.on_fatal(refused)
+            return
         self._socket = MattermostSocket(self.driver.options, self._token, on_connect=self._connected,
                                         max_delay=self._max_delay)
         await self._socket.connect(self._on_frame)
 
     async def _login(self) -> Me:
-        attempt = 0
-        while True:
-            try:
-                return await asyncio.to_thread(self._login_sync)
-            except Exception as err:  # the driver raises requests' and its own errors: retry them all
-                attempt += 1
-                log.warning("mattermost login failed (attempt %d): %s: %s", attempt, type(err).__name__, err)
-                await asyncio.sleep(reconnect_delay(attempt, cap=self._max_delay))
+        return await asyncio.to_thread(self._login_sync)
 
     def _login_sync(self) -> Me:
-        user = self.driver.login()
-        team = self.driver.teams.get_team_by_name(self._team_name)
+        try:
+            user = self.driver.login()
+        except (NoAccessTokenProvided, NotEnoughPermissions) as err:
+            raise SettingRefused("adapters.mattermost.token", "Mattermost", _status(err), str(err)) from None
+        try:
+            team = self.driver.teams.get_team_by_name(self._team_name)
+        except (ResourceNotFound, NotEnoughPermissions) as err:
+            answer = f"no team {self._team_name!r} the bot can see: {err}"
+            raise SettingRefused("adapters.mattermost.team", "Mattermost", _status(err), answer) from None
         log.info("mattermost: logged in as @%s in team %s", user["username"], self._team_name)
         return Me(user["id"], user["username"], team["id"])
 
@@ -330,7 +337,7 @@ class MattermostAdapter:
         self._behind.add(channel_id)
         if not self._retry_planned:
             self._retry_planned = True
-            self._spawn(self._retry_later())
+            self._tasks.spawn(self._retry_later())
 
     async def _retry_later(self) -> None:
         await asyncio.sleep(self._catch_up_retry)
@@ -482,6 +489,11 @@ class MattermostAdapter:
                         is_direct=where.is_direct if where else False, channel_name=form.get("channel_name") or None),
             text=prefix + form.get("text", "").strip(), received_at=datetime.now(timezone.utc),
         )
+
+
+def _status(err: Exception) -> int:
+    """The HTTP status behind one of mattermostdriver's exceptions (it keeps only the class)."""
+    return {NoAccessTokenProvided: 401, NotEnoughPermissions: 403, ResourceNotFound: 404}.get(type(err), 0)
 
 
 def slash_token_ok(expected: str | None, field: str, authorization: str) -> bool:

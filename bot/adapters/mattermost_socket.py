@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosedOK, InvalidHandshake, WebSocketException
 
 from bot.adapters.mattermost_events import Hello, MalformedEvent, Response, parse_frame
+from bot.backoff import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,6 @@ PING_INTERVAL = 20.0  # a dead link is noticed within PING_INTERVAL + PING_TIMEO
 PING_TIMEOUT = 20.0
 OPEN_TIMEOUT = 10.0
 _LOST = (OSError, asyncio.TimeoutError, WebSocketException, MalformedEvent)
-
-
-def reconnect_delay(attempt: int, *, base: float = 0.5, cap: float = 15.0,
-                    rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: attempt 1 waits up to ``base``, doubling to ``cap``."""
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
-    return (rng or random).uniform(0, ceiling)
 
 
 class AuthenticationFailed(InvalidHandshake):
@@ -92,7 +86,7 @@ class MattermostSocket(Websocket):  # type: ignore[misc]  # the driver ships no 
                 self.connected.clear()
                 self._ws = None
             if self._alive:
-                await asyncio.sleep(reconnect_delay(max(1, failures), cap=self._max_delay, rng=self._rng))
+                await asyncio.sleep(backoff_delay(max(1, failures), base=0.5, cap=self._max_delay, rng=self._rng))
 
     def _closed_cleanly(self) -> int:
         """A close frame (the server restarting, or our own ``close``): not a failure."""

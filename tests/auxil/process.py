@@ -120,6 +120,17 @@ class Process:
         assert self.proc is not None
         return self.proc.pid
 
+    async def exited(self, timeout: float = 30.0) -> int:
+        """Wait for the program to end on its own; its exit code. AssertionError if it does not."""
+        assert self.proc is not None
+        try:
+            code = await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"still running after {timeout}s:\n{self.log()}") from None
+        if self._reader is not None:
+            await self._reader
+        return code
+
     async def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM, as a service manager would; returns the exit code."""
         return await self._end(signal.SIGTERM, timeout)

@@ -1,0 +1,86 @@
+"""A wrong token or API key stops the bot at once with one message; an unreachable server is waited for.
+
+The real bot process against the fake Mattermost and the fake Discourse on
+loopback; an adapter coopbot does not have yet is refused before anything starts.
+"""
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+import yaml
+
+from bot.cli import main
+from tests.auxil.discourse_bot import discourse_config
+from tests.auxil.process import ROOT, BotProcess, bot_config
+from tests.fakes.discourse import FakeDiscourse
+from tests.fakes.mattermost import FakeMattermost
+
+
+def mattermost_config(folder: pathlib.Path, mm: FakeMattermost, token: str) -> pathlib.Path:
+    return bot_config(folder, adapters={"mattermost": {"enabled": True, "url": mm.url, "token": token,
+                                                        "team": mm.team.name, "reconnect_max_delay": "1s"}})
+
+
+def the_error(bot: BotProcess) -> list[str]:
+    return [line for line in bot.lines if "cannot start" in line]
+
+
+async def test_a_wrong_mattermost_token_ends_the_process_with_one_message(tmp_path: pathlib.Path) -> None:
+    async with FakeMattermost() as mm:
+        bot = await BotProcess(mattermost_config(tmp_path, mm, "not-the-bots-token")).start()
+        assert await bot.exited() == 1
+        (message,) = the_error(bot)
+        assert "adapters.mattermost.token" in message and "HTTP 401" in message
+        assert "Invalid or expired session" in message  # what the server answered
+        assert "not-the-bots-token" not in bot.log()  # never the secret itself
+        assert "Traceback" not in bot.log()
+
+
+async def test_a_wrong_team_ends_the_process_naming_the_team_key(tmp_path: pathlib.Path) -> None:
+    async with FakeMattermost() as mm:
+        config = bot_config(tmp_path, adapters={"mattermost": {"enabled": True, "url": mm.url, "token": mm.bot_token,
+                                                               "team": "no-such-team"}})
+        bot = await BotProcess(config).start()
+        assert await bot.exited() == 1
+        (message,) = the_error(bot)
+        assert "adapters.mattermost.team" in message and "no-such-team" in message
+
+
+async def test_an_unreachable_server_is_retried_and_a_refusal_then_still_stops_the_bot(
+        tmp_path: pathlib.Path) -> None:
+    async with FakeMattermost() as mm:
+        await mm.go_down("refuse")
+        bot = await BotProcess(mattermost_config(tmp_path, mm, "not-the-bots-token")).start()
+        await bot.wait_for_log(r"mattermost login failed \(attempt 2\)")
+        await bot.wait_for_log(r"coopbot ready", timeout=20)  # the bot runs meanwhile
+        await mm.come_back()
+        assert await bot.exited() == 1
+        assert any("adapters.mattermost.token" in line and "HTTP 401" in line for line in the_error(bot))
+
+
+async def test_a_wrong_discourse_api_key_ends_the_process_with_one_message(tmp_path: pathlib.Path) -> None:
+    async with FakeDiscourse() as forum:
+        config = discourse_config(tmp_path, forum, api_key="not-the-forums-key")
+        bot = await BotProcess(config).start()
+        assert await bot.exited() == 1
+        (message,) = the_error(bot)
+        assert "adapters.discourse.api_key" in message and "HTTP 403" in message
+        assert "not-the-forums-key" not in bot.log()
+
+
+@pytest.mark.parametrize("section", ["telegram", "email"])
+def test_an_adapter_not_built_yet_is_refused_before_anything_starts(
+        section: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = yaml.safe_load((ROOT / "bot.yaml.example").read_text())
+    config["storage"]["url"] = f"sqlite:///{tmp_path / 'coopbot.db'}"
+    config["adapters"][section] = {"telegram": {"enabled": True, "token": "123:abc", "chat_id": "-100123"},
+                                   "email": {"enabled": True, "smtp_host": "127.0.0.1", "from": "bot@example.coop",
+                                             "to": ["list@example.coop"]}}[section]
+    path = tmp_path / "bot.yaml"
+    path.write_text(yaml.safe_dump(config))
+    for command in ("check", "run"):
+        assert main([command, "-c", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert f"adapters.{section}.enabled: true, but this coopbot has no {section} adapter yet" in err
+    assert not (tmp_path / "coopbot.db").exists()  # nothing started
