@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
-from bot.adapters.base import Adapter
+from bot.adapters.base import Adapter, Reconciling
 from bot.backoff import backoff_delay
 from bot.errors import AdapterError, RateLimited, RejectedError
 from bot.messages import Outgoing, Place, Reply
-from bot.storage import Store, Unit
+from bot.storage import OutboxItem, Store, Unit
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ class Delivery:
         self._settled: set[int] = set()  # attempts ended since the retry loop last read the outbox
         self._retrying = asyncio.Lock()
         self._hurry: set[str] = set()  # platforms back from an outage: retry without waiting
+        self._started_at = clock()
+        self._reconciled: set[str] = set()  # platforms whose replies left unsent by the last process are checked
 
     def enqueue(self, unit: Unit, platform: str, place: Place, reply: Reply) -> Outgoing:
         adapter = self.adapters[platform]
@@ -74,6 +76,7 @@ class Delivery:
             text=text,
             outbox_id=item.id,
             ephemeral=reply.ephemeral,
+            queued_at=item.created_at,
         )
 
     async def send(self, items: Sequence[Outgoing]) -> None:
@@ -165,6 +168,8 @@ class Delivery:
             return sent
 
     async def _retry_platform(self, platform: str) -> int:
+        if not await self._reconcile(platform):
+            return 0
         until = NOT_PARKED if platform in self._hurry else self.clock()
         self._hurry.discard(platform)
         with self.store.unit() as unit:
@@ -174,11 +179,37 @@ class Delivery:
             if row.id in self._settled or self._claimed(row.id):
                 continue  # being sent, or just sent or failed, by someone else
             self._claim(row.id)
-            item = Outgoing(platform=row.platform, channel_id=row.channel_id,
-                            thread_id=row.thread_id, text=row.text, outbox_id=row.id)
-            if await self._send_one(item, attempts=row.attempts):
+            if await self._send_one(_outgoing(row), attempts=row.attempts):
                 sent += 1
         return sent
+
+    async def _reconcile(self, platform: str) -> bool:
+        """Before anything is resent on ``platform``: replies the last process queued and did not
+        mark sent are looked for on the platform (it may have died between posting and marking);
+        those found are marked sent now. False while the platform cannot be read: nothing is
+        resent there until it can, however long the bot was down.
+        """
+        if platform in self._reconciled:
+            return True
+        adapter = self.adapters[platform]
+        if isinstance(adapter, Reconciling):
+            with self.store.unit() as unit:
+                left = unit.outbox.unsent(platform, self._started_at, PARKED)
+            if left:
+                try:
+                    posted = await adapter.reconcile([_outgoing(row) for row in left])
+                except AdapterError as err:
+                    log.warning("%s: %d replies left unsent at the last stop not checked yet: %s",
+                                platform, len(left), err)
+                    return False
+                with self.store.unit() as unit:
+                    now = self.clock()
+                    for outbox_id in sorted(posted):
+                        unit.outbox.mark_sent(outbox_id, now)
+                log.info("%s: %d replies left unsent at the last stop: %d had been posted, %d to send",
+                         platform, len(left), len(posted), len(left) - len(posted))
+        self._reconciled.add(platform)
+        return True
 
     async def run(self, interval: float = 1.0) -> None:
         """Retry loop: wakes on a failure or every ``interval`` seconds."""
@@ -193,3 +224,8 @@ class Delivery:
                 await self.retry_due()
             except Exception:  # the loop must outlive a bad row or a database hiccup
                 log.exception("outbox retry cycle failed")
+
+
+def _outgoing(row: OutboxItem) -> Outgoing:
+    return Outgoing(platform=row.platform, channel_id=row.channel_id, thread_id=row.thread_id, text=row.text,
+                    outbox_id=row.id, queued_at=row.created_at)

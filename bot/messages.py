@@ -106,3 +106,4 @@ class Outgoing:
     outbox_id: int | None = None
     ephemeral: bool = False
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    queued_at: datetime | None = field(default=None, compare=False)  # when it entered the outbox

@@ -658,3 +658,34 @@ async def test_slash_plain_text_reply_is_ephemeral_and_response_url_posts_later(
     later = await mm.wait_for_post(user_id=mm.user("ana").id)
     assert later["message"] == "Summary: 3 decisions"
     await ana_ws.close()
+
+
+# --- pending_post_id: a resend within the window is answered with the post already made ---------
+async def test_a_resent_pending_post_id_within_the_window_makes_no_second_post(
+        http: aiohttp.ClientSession) -> None:
+    now = [1_700_000_000.0]
+    async with FakeMattermost(clock=lambda: now[0], pending_post_window=30.0) as mm:
+        body = {"channel_id": mm.channel("town-square").id, "message": "hi", "pending_post_id": "bot:7.0",
+                "props": {"coopbot_outbox": "7/0"}}
+        first = await call(http, mm, "POST", f"{V4}/posts", body=body)
+        now[0] += 29
+        again = await call(http, mm, "POST", f"{V4}/posts", body=body)
+        assert (first.status, again.status) == (201, 201)
+        assert again.json["id"] == first.json["id"] and first.json["pending_post_id"] == "bot:7.0"
+        now[0] += 2  # 31 s after the first: the server has forgotten it
+        late = await call(http, mm, "POST", f"{V4}/posts", body=body)
+        assert late.json["id"] != first.json["id"]
+        assert [p["message"] for p in mm.posts_by(mm.bot)] == ["hi", "hi"]
+
+
+async def test_posts_read_back_do_not_carry_the_pending_post_id_but_keep_their_props(
+        mm: FakeMattermost, http: aiohttp.ClientSession) -> None:
+    channel_id = mm.channel("town-square").id
+    body = {"channel_id": channel_id, "message": "hi", "pending_post_id": "bot:8.0", "props": {"coopbot_outbox": "8/0"}}
+    created = (await call(http, mm, "POST", f"{V4}/posts", body=body)).json
+    posted = await mm.wait_for_post(user_id=mm.bot.id)
+    read = (await call(http, mm, "GET", f"{V4}/posts/{created['id']}")).json
+    listed = (await call(http, mm, "GET", f"{V4}/channels/{channel_id}/posts", query={"since": "0"})).json
+    assert read["pending_post_id"] == "" and listed["posts"][created["id"]]["pending_post_id"] == ""
+    assert read["props"]["coopbot_outbox"] == "8/0"
+    assert created["id"] == posted["id"]

@@ -6,7 +6,7 @@ platform events into ``Incoming`` messages, says where replies and
 announcements go, renders replies in its platform's markup and sends them,
 mapping its library's failures into ``AdapterError`` / ``RateLimited``.
 
-Optional capability, ``PostReader`` (so not part of ``Adapter``):
+Optional capabilities (so not part of ``Adapter``): ``Reconciling`` (below) and ``PostReader``:
 
     async def read_post(self, place: Place, ref: str) -> SourcePost | None
 
@@ -18,7 +18,7 @@ answer "not available here". Discourse and the console implement it.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from bot.errors import CoopbotError
@@ -77,3 +77,17 @@ class StopsOnRefusal(Protocol):
     """
 
     on_fatal: Callable[[CoopbotError], None] | None
+
+
+@runtime_checkable
+class Reconciling(Protocol):
+    """An adapter that can tell which queued replies already reached its platform.
+
+    Every post it makes carries its outbox row and part (``bot.marks``). Before
+    the outbox resends what a previous process left unsent, the adapter reads
+    the bot's own posts where those replies go, since each was queued.
+    """
+
+    async def reconcile(self, unsent: Sequence[Outgoing]) -> set[int]:
+        """The outbox ids found posted in full; parts found of the others are skipped when they
+        are sent. Raises ``AdapterError`` if the platform cannot be read now."""

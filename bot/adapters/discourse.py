@@ -34,8 +34,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,9 +53,11 @@ from bot.adapters.discourse_text import (
     TopicInfo,
     command_line,
     mentions,
+    outbox_mark,
+    own_words,
     quote_block,
     watched,
-    own_words,
+    with_outbox_mark,
 )
 from bot.adapters.discourse_webhook import EventLog, WebhookReceiver
 from bot.adapters.startup import Background, FirstAttempt, log_in
@@ -71,6 +73,8 @@ PLATFORM = "discourse"
 MAX_POST_LENGTH = 32000  # max_post_length's default
 REMEMBERED_POSTS = 4096
 SETUP_MAX_DELAY = 60.0
+CLOCK_SKEW = timedelta(minutes=5)  # the forum's clock may be behind ours: look back this much further
+RECONCILE_PAGES = 50  # 20 posts each: how far back a topic is read for the bot's unmarked replies
 
 
 class RecentPosts:
@@ -281,13 +285,46 @@ class DiscourseAdapter:
         topic = int(out.channel_id)
         reply_to = int(out.thread_id) if out.thread_id else None
         quote = await self._quote(topic, reply_to) if reply_to else ""
-        raw = _fit(quote + out.text)
+        raw = with_outbox_mark(quote + out.text, out.outbox_id, MAX_POST_LENGTH)
         try:
             await self.api.create_post(topic, raw, reply_to)
         except RejectedError as err:
             hint = "; a non-staff bot may post at most 3 times in a row in a topic" if err.status == 422 else ""
             log.error("discourse: topic %s refused the bot's post for good (%s)%s", topic, err, hint)
             raise
+
+    async def reconcile(self, unsent: Sequence[Outgoing]) -> set[int]:
+        """Of replies a previous process queued: those among the bot's own posts in their topic
+        since they were queued (found by the HTML comment that ends each)."""
+        by_topic: dict[int, list[Outgoing]] = {}
+        for out in unsent:
+            topic = small_number(out.channel_id)
+            if topic is not None:
+                by_topic.setdefault(topic, []).append(out)
+        complete: set[int] = set()
+        for topic, items in by_topic.items():
+            since = min(out.queued_at or datetime.now(timezone.utc) for out in items) - CLOCK_SKEW
+            marked = await self._own_marks(topic, since)
+            complete |= {out.outbox_id for out in items if out.outbox_id in marked}
+        return complete
+
+    async def _own_marks(self, topic_id: int, since: datetime) -> set[int]:
+        """Outbox rows of the bot's posts in a topic created since ``since``, newest pages first."""
+        number = await self.api.highest_post_number(topic_id)
+        rows: set[int] = set()
+        for _ in range(RECONCILE_PAGES):
+            posts = await self.api.posts_before(topic_id, number + 1) if number else []
+            recent = [p for p in posts if p.created_at is None or p.created_at >= since]
+            for post in recent:
+                if post.username.lower() == self.username.lower():
+                    full = await self.api.post(post.id)  # a topic's listing has no raw text
+                    found = outbox_mark(full.raw) if full else None
+                    if found:
+                        rows.add(found[0])
+            if len(recent) < len(posts) or not posts:
+                break
+            number = min(p.post_number for p in posts) - 1
+        return rows
 
     async def _quote(self, topic_id: int, post_number: int) -> str:
         """The quote of the line answered: remembered from intake, else read back (after a restart)."""
@@ -302,10 +339,6 @@ class DiscourseAdapter:
 
     def routes(self, respond: Callable[[Incoming], Awaitable[list[Outgoing]]], prefix: str) -> list[web.RouteDef]:
         return self.webhook.routes() if self.webhook else []
-
-
-def _fit(raw: str) -> str:
-    return raw if len(raw) <= MAX_POST_LENGTH else raw[: MAX_POST_LENGTH - 1] + "…"
 
 
 def _category_slugs(client: DiscourseClient) -> dict[int, str]:

@@ -142,6 +142,18 @@ class DiscourseApi:
         posts = ((body or {}).get("post_stream") or {}).get("posts") or []
         return [(int(p["post_number"]), int(p["id"])) for p in posts]
 
+    async def posts_before(self, topic_id: int, post_number: int) -> list[PostView]:
+        """Up to 20 posts just before ``post_number``, in order, without their raw text."""
+        body = await self._get_or_none(f"/t/{topic_id}/posts.json", {"post_number": str(post_number)})
+        posts = ((body or {}).get("post_stream") or {}).get("posts") or []
+        return [post_view(p) for p in posts]
+
+    async def highest_post_number(self, topic_id: int) -> int | None:
+        """The topic's last post number, read now (not cached); None if the bot cannot see it."""
+        body = await self._get_or_none(f"/t/{topic_id}.json")
+        number = (body or {}).get("highest_post_number")
+        return number if isinstance(number, int) else None
+
     async def topic(self, topic_id: int) -> TopicInfo | None:
         """Archetype, category and members of a topic (cached); None if the bot cannot see it."""
         found, info = self._topics.get(topic_id)

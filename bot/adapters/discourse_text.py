@@ -17,6 +17,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from bot.marks import mark, read_mark
+
 REGULAR_POST = 1  # post_type: 2 moderator action, 3 small action, 4 whisper
 MENTIONED, REPLIED, PRIVATE_MESSAGE = 1, 2, 6  # Notification.types the bot acts on
 ANSWERED_TYPES = frozenset({MENTIONED, REPLIED, PRIVATE_MESSAGE})
@@ -27,6 +29,7 @@ _QUOTE = re.compile(r"\[quote(?:=[^\]]*)?\](?:(?!\[quote[=\]]).)*?\[/quote\]", r
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _QUOTE_TAGS = re.compile(r"\[/?quote[^\]]*\]", re.IGNORECASE)
+_OUTBOX_COMMENT = re.compile(r"<!-- coopbot:([0-9]+/[0-9]+) -->\s*\Z")
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,19 @@ def topic_info(data: Mapping[str, Any]) -> TopicInfo:
         )
     except (KeyError, TypeError, AttributeError) as err:
         raise ValueError(f"not a topic: {err!r}") from err
+
+
+def with_outbox_mark(raw: str, outbox_id: int | None, limit: int) -> str:
+    """The raw, cut to fit ``limit``, ending in the HTML comment that marks it as outbox row ``outbox_id``."""
+    comment = f"\n\n<!-- coopbot:{mark(outbox_id, 0)} -->" if outbox_id is not None else ""
+    room = limit - len(comment)
+    return (raw if len(raw) <= room else raw[: room - 1] + "…") + comment
+
+
+def outbox_mark(raw: str) -> tuple[int, int] | None:
+    """The (row, part) a post of the bot's ends with, if any."""
+    found = _OUTBOX_COMMENT.search(raw)
+    return read_mark(found.group(1)) if found else None
 
 
 @lru_cache(maxsize=8)

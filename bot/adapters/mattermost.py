@@ -24,7 +24,7 @@ import hmac
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Union
@@ -37,6 +37,7 @@ from mattermostdriver.exceptions import NoAccessTokenProvided, NotEnoughPermissi
 from bot.adapters.base import OnMessage
 from bot.adapters.http import JsonClient
 from bot.adapters.mattermost_events import (
+    OUTBOX_PROP,
     ChannelInfo,
     MalformedEvent,
     Post,
@@ -52,6 +53,7 @@ from bot.adapters.mattermost_socket import MattermostSocket
 from bot.adapters.recent import RecentIds
 from bot.adapters.startup import Background, FirstAttempt, log_in
 from bot.errors import AdapterError, CoopbotError, RateLimited, SettingRefused
+from bot.marks import mark, posted_parts
 from bot.messages import Incoming, Outgoing, Place, Reaction, Reply, Sender
 from bot.rendering import render, split_message
 from bot.storage import Store
@@ -66,6 +68,7 @@ SINCE_PAGES = 20
 RECENT_IDS = 20_000
 CATCH_UP_RETRY = 5.0
 READY_TIMEOUT = 10.0
+CLOCK_SKEW_MS = 300_000  # the server's clock may be behind ours: look back this much further
 
 Monotonic = Callable[[], float]
 
@@ -198,7 +201,7 @@ class MattermostAdapter:
         self._announce: Place | None = None
         self._expected_seq: int | None = None
         self._blocked_until = 0.0  # a 429 told us to wait until then (on self._clock)
-        self._partly_sent: dict[int, int] = {}  # outbox id -> pieces already posted
+        self._posted_parts: dict[int, set[int]] = {}  # outbox id -> pieces known to be posted
         self._on_message: OnMessage | None = None
         self._socket: MattermostSocket | None = None
         self._tasks = Background()
@@ -371,16 +374,20 @@ class MattermostAdapter:
 
     async def _missed_in(self, channel_id: str) -> list[Post]:
         cursor = self._cursors.get(channel_id)
-        since = cursor - 1  # `since` is exclusive; a post in the cursor's own millisecond may be unseen
-        missed: list[Post] = []
+        # `since` is exclusive; a post in the cursor's own millisecond may be unseen
+        return [p for p in await self._posts_since(channel_id, cursor - 1) if p.create_at >= cursor and not p.deleted]
+
+    async def _posts_since(self, channel_id: str, since: int) -> list[Post]:
+        """Posts of the channel created or changed after ``since`` (ms), each once, page after page."""
+        found: list[Post] = []
         for _ in range(SINCE_PAGES):
             listing = await self.rest.request("GET", f"/channels/{channel_id}/posts", params={"since": str(since)})
             posts = posts_in_listing(listing)
-            missed += [p for p in posts if p.create_at >= cursor and not p.deleted]
+            found += posts
             if len(posts) < SINCE_LIMIT:
                 break
             since = max(p.update_at for p in posts)
-        return list({p.id: p for p in missed}.values())
+        return list({p.id: p for p in found}.values())
 
     async def _flush_cursors_forever(self) -> None:
         while True:
@@ -433,16 +440,38 @@ class MattermostAdapter:
         return self._announce
 
     async def send(self, out: Outgoing) -> None:
-        """Post ``out``, split on line boundaries if long; a retry resumes after the pieces already posted."""
+        """Post ``out``, split on line boundaries if long; a retry skips the pieces already posted."""
         self._respect_rate_limit()
         pieces = split_message(out.text, MAX_POST_LENGTH)
-        first = self._partly_sent.get(out.outbox_id, 0) if out.outbox_id is not None else 0
-        for index in range(first, len(pieces)):
-            await self._post(out, pieces[index], index)
-            if out.outbox_id is not None and index + 1 < len(pieces):
-                self._partly_sent[out.outbox_id] = index + 1
+        posted = self._posted_parts.setdefault(out.outbox_id, set()) if out.outbox_id is not None else set()
+        for index, piece in enumerate(pieces):
+            if index not in posted:
+                await self._post(out, piece, index)
+                posted.add(index)
         if out.outbox_id is not None:
-            self._partly_sent.pop(out.outbox_id, None)
+            self._posted_parts.pop(out.outbox_id, None)
+
+    async def reconcile(self, unsent: Sequence[Outgoing]) -> set[int]:
+        """Of replies a previous process queued: those whose every piece is among the bot's own
+        posts in their channel since they were queued (found by the mark in their props)."""
+        if self.me is None:
+            raise AdapterError("mattermost: not logged in yet")
+        by_channel: dict[str, list[Outgoing]] = {}
+        for out in unsent:
+            by_channel.setdefault(out.channel_id, []).append(out)
+        complete: set[int] = set()
+        for channel_id, items in by_channel.items():
+            since = min(_millis(out.queued_at) for out in items) - CLOCK_SKEW_MS
+            posts = await self._posts_since(channel_id, since)
+            found = posted_parts([p.outbox_mark for p in posts if p.user_id == self.me.id and p.outbox_mark])
+            for out in items:
+                assert out.outbox_id is not None
+                parts = found.get(out.outbox_id, set())
+                if len(split_message(out.text, MAX_POST_LENGTH)) <= len(parts):
+                    complete.add(out.outbox_id)
+                elif parts:
+                    self._posted_parts[out.outbox_id] = parts
+        return complete
 
     def _respect_rate_limit(self) -> None:
         wait = self._blocked_until - self._clock()
@@ -450,10 +479,12 @@ class MattermostAdapter:
             raise RateLimited(wait, "mattermost rate limit still in force")
 
     async def _post(self, out: Outgoing, message: str, index: int) -> None:
-        body = {"channel_id": out.channel_id, "message": message, "root_id": out.thread_id or ""}
+        body: dict[str, Any] = {"channel_id": out.channel_id, "message": message, "root_id": out.thread_id or ""}
         if out.outbox_id is not None and self.me is not None:
-            # The same id on a retry: the server answers a repeat within 30 s with the post it
-            # already made (deduplicateCreatePost; the key is global, hence the bot's id in it).
+            # The mark finds the post again after a crash, however long ago (``reconcile``). Within
+            # 30 s the server also answers a repeat with the post it already made
+            # (deduplicateCreatePost on pending_post_id; the key is global, hence the bot's id in it).
+            body["props"] = {OUTBOX_PROP: mark(out.outbox_id, index)}
             body["pending_post_id"] = f"{self.me.id}:{out.outbox_id}.{index}"
         try:
             await self.rest.request("POST", "/posts", json_body=body)
@@ -489,6 +520,10 @@ class MattermostAdapter:
                         is_direct=where.is_direct if where else False, channel_name=form.get("channel_name") or None),
             text=prefix + form.get("text", "").strip(), received_at=datetime.now(timezone.utc),
         )
+
+
+def _millis(at: datetime | None) -> int:
+    return int((at or datetime.now(timezone.utc)).timestamp() * 1000)
 
 
 def _status(err: Exception) -> int:

@@ -16,9 +16,11 @@ from typing import Any, Union
 
 import orjson
 
+from bot.marks import read_mark
 from bot.messages import Reaction
 
 PLATFORM = "mattermost"
+OUTBOX_PROP = "coopbot_outbox"  # the post's outbox row and part, in its props
 
 
 class MalformedEvent(ValueError):
@@ -38,6 +40,7 @@ class Post:
     from_bot: bool = False
     from_webhook: bool = False
     deleted: bool = False
+    outbox_mark: tuple[int, int] | None = None  # (row, part) on the bot's own posts (``bot.marks``)
 
     @property
     def automated(self) -> bool:
@@ -128,6 +131,7 @@ def parse_post(value: Any) -> Post:
         from_bot=_truthy(props.get("from_bot")),
         from_webhook=_truthy(props.get("from_webhook")),
         deleted=_int(post, "delete_at", default=0) > 0,
+        outbox_mark=read_mark(props.get(OUTBOX_PROP)),
     )
 
 

@@ -26,6 +26,16 @@ _DUE = (
     .order_by(outbox.c.id)
     .limit(bindparam("limit"))
 )
+_UNSENT = (
+    select(outbox)
+    .where(
+        outbox.c.platform == bindparam("platform"),
+        outbox.c.sent_at.is_(None),
+        outbox.c.created_at <= bindparam("queued_before"),
+        outbox.c.next_attempt_at < bindparam("parked"),
+    )
+    .order_by(outbox.c.id)
+)
 # One more attempt; the other params (sent_at, or next_attempt_at and last_error) are SET too.
 _ATTEMPTED = update(outbox).where(outbox.c.id == bindparam("item_id")).values(attempts=outbox.c.attempts + 1)
 _PRUNE = delete(outbox).where(outbox.c.sent_at < bindparam("older_than"))
@@ -47,6 +57,11 @@ class OutboxRepo:
     def due(self, platform: str, now: datetime, limit: int) -> list[OutboxItem]:
         """Unsent items whose next attempt is due, oldest first (so a channel keeps its order)."""
         rows = self._conn.execute(_DUE, {"platform": platform, "now": now, "limit": limit})
+        return [OutboxItem(**row._mapping) for row in rows]
+
+    def unsent(self, platform: str, queued_before: datetime, parked: datetime) -> list[OutboxItem]:
+        """Items queued up to ``queued_before`` and not sent, except those parked (retry at ``parked``)."""
+        rows = self._conn.execute(_UNSENT, {"platform": platform, "queued_before": queued_before, "parked": parked})
         return [OutboxItem(**row._mapping) for row in rows]
 
     def mark_sent(self, item_id: int, now: datetime) -> None:

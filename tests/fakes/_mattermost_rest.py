@@ -316,11 +316,15 @@ class RestApi:
         if root_id:
             check_root(self.store, root_id, channel)
         props = body.get("props") if isinstance(body.get("props"), dict) else None
+        pending_post_id = str(body.get("pending_post_id", ""))
+        repeated = self.store.repeated_post(pending_post_id, int(self._server.pending_post_window * 1000))
+        if repeated is not None:  # a resend within the window: the post already made, nothing new
+            return _json(self.store.post_json(repeated, echo_pending=True), 201)
         post = self.store.create_post(user=me, channel=channel, message=message, root_id=root_id,
-                                      props=props, pending_post_id=str(body.get("pending_post_id", "")),
+                                      props=props, pending_post_id=pending_post_id,
                                       request_perf=request[ARRIVED_PERF])
         await self._server.announce_post(post)
-        return _json(self.store.post_json(post), 201)
+        return _json(self.store.post_json(post, echo_pending=True), 201)
 
     async def _get_post(self, request: web.Request) -> web.Response:
         me = self._session(request)

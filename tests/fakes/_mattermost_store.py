@@ -203,6 +203,7 @@ class Store:
         self.channels: dict[str, Channel] = {}
         self.posts: dict[str, Post] = {}
         self.log: list[Post] = []  # creation order
+        self._pending: dict[str, Post] = {}  # pending_post_id -> the post made for it
 
     # --- users, teams, channels -------------------------------------------------
     def add_user(self, username: str, *, timezone: dict[str, str], is_bot: bool = False,
@@ -262,6 +263,19 @@ class Store:
         return channel
 
     # --- posts and reactions ----------------------------------------------------------
+    def repeated_post(self, pending_post_id: str, window_ms: int) -> Post | None:
+        """The post already made for this ``pending_post_id`` within the window, if any.
+
+        ``deduplicateCreatePost``: the server keeps each pending_post_id in a cache
+        for 30 s (``PendingPostIDsCacheTTL``) and answers a repeat with that post.
+        """
+        if not pending_post_id:
+            return None
+        earlier = self._pending.get(pending_post_id)
+        if earlier is None or self.clock.now_ms() - earlier.create_at > window_ms:
+            return None
+        return earlier
+
     def create_post(self, *, user: User, channel: Channel, message: str, root_id: str = "",
                     props: dict[str, Any] | None = None, pending_post_id: str = "",
                     post_type: str = "", request_perf: float | None = None) -> Post:
@@ -274,6 +288,8 @@ class Store:
                     pending_post_id=pending_post_id, request_perf=request_perf)
         self.posts[post.id] = post
         self.log.append(post)
+        if pending_post_id:
+            self._pending[pending_post_id] = post
         channel.last_post_at = now
         channel.total_msg_count += 1
         if root_id:
@@ -303,8 +319,12 @@ class Store:
         return sorted(uid for uid in others if self.users[uid].username in names)
 
     # --- JSON renderings --------------------------------------------------------------------
-    def post_json(self, post: Post) -> dict[str, Any]:
-        """A post as ``PreparePostForClient`` renders it."""
+    def post_json(self, post: Post, *, echo_pending: bool = False) -> dict[str, Any]:
+        """A post as ``PreparePostForClient`` renders it.
+
+        ``pending_post_id`` is not stored (``db:"-"``): only the create answer and the
+        ``posted`` event echo the client's (``echo_pending``); posts read back carry "".
+        """
         metadata: dict[str, Any] = {}
         if post.reactions:
             metadata["reactions"] = [r.to_json() for r in post.reactions]
@@ -314,7 +334,7 @@ class Store:
             "channel_id": post.channel_id, "root_id": post.root_id, "original_id": "",
             "message": post.message, "type": post.type, "props": dict(sorted(post.props.items())),
             "hashtags": " ".join(_HASHTAG.findall(post.message)), "file_ids": [],
-            "pending_post_id": post.pending_post_id,
+            "pending_post_id": post.pending_post_id if echo_pending else "",
         }
         if post.reactions:
             out["has_reactions"] = True

@@ -75,8 +75,10 @@ class FakeMattermost:
     """An aiohttp server on 127.0.0.1 (port 0) speaking Mattermost API v4."""
 
     def __init__(self, *, team_name: str = "coop", bot_username: str = "coopbot",
-                 clock: Callable[[], float] = time.time, seed: bool = True) -> None:
+                 clock: Callable[[], float] = time.time, seed: bool = True,
+                 pending_post_window: float = 30.0) -> None:
         self.clock = MillisClock(clock)
+        self.pending_post_window = pending_post_window  # seconds a resent pending_post_id is answered with its post
         self.store = Store(self.clock)
         self.hub = WsHub(server_version=SERVER_VERSION, user_for_token=self.user_id_for_token,
                          channel_members=lambda cid: set(self.store.channels[cid].members)
@@ -345,7 +347,7 @@ class FakeMattermost:
         event = Event("posted", {
             "channel_display_name": f"@{author.username}" if channel.type == "D" else channel.display_name,
             "channel_name": channel.name, "channel_type": channel.type,
-            "post": go_json(self.store.post_json(post)), "sender_name": f"@{author.username}",
+            "post": go_json(self.store.post_json(post, echo_pending=True)), "sender_name": f"@{author.username}",
             "set_online": True, "team_id": channel.team_id,
         }, broadcast(channel_id=channel.id))
         await self.hub.publish(event, channel.members,
