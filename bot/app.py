@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.base import Adapter, Reconnecting, StopsOnRefusal
+from bot.adapters.base import Adapter, Reconnecting, StopsOnRefusal, destination
 from bot.commands import Registry, discover
 from bot.context import JobContext
 from bot.delivery import Delivery
@@ -175,7 +175,7 @@ class App:
             ctx = JobContext(now=self.clock(), config=self.config, unit=unit, zones=s.zones, catalogue=s.catalogue)
             for post in spec.func(ctx, payload):
                 adapter = self.adapters.get(post.platform)
-                place = post.place or (adapter.announce_place() if adapter else None)
+                place = destination(adapter, post.reply, post.place) if adapter else None
                 if adapter is None or place is None:
                     log.warning("job %s: no %s adapter or place; post dropped", kind, post.platform)
                     continue

@@ -20,13 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.adapters.base import Adapter, PostReader
+from bot.adapters.base import Adapter, PostReader, destination
 from bot.commands import CommandSpec, Registry
 from bot.context import Context, JobPlan, coop_zones, distinct_zones
 from bot.delivery import Delivery
 from bot.errors import AdapterError, UsageError, UserError
 from bot.i18n import Catalogue
-from bot.messages import Incoming, Outgoing, Reply, SourcePost, Target, Text, TimeTable
+from bot.messages import Incoming, Outgoing, Reply, SourcePost, Text, TimeTable
 from bot.router import Invocation, Router, Unknown
 from bot.scheduler import Scheduler
 from bot.storage import Store, Unit, UserPrefs
@@ -143,9 +143,9 @@ class Dispatcher:
     def _answer(self, unit: Unit, incoming: Incoming, replies: list[Reply]) -> list[Outgoing]:
         adapter = self.adapters[incoming.platform]
         out = []
+        here = adapter.reply_place(incoming)
         for reply in replies:
-            place = adapter.announce_place() if reply.target is Target.ANNOUNCE else None
-            place = place or adapter.reply_place(incoming)
+            place = destination(adapter, reply, here) or here
             out.append(self.delivery.enqueue(unit, incoming.platform, place, reply))
         return out
 

@@ -123,3 +123,46 @@ async def test_a_platform_that_is_back_gets_its_failed_replies_before_their_back
     delivery.retry_now("chat")
     assert await delivery.retry_due() == 1
     assert adapter.sent == ["announcement"]
+
+
+class ReconcilingAdapter(RecordingAdapter):
+    """Also tells which queued replies it finds posted; unreadable until told otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.readable = False
+        self.posted_texts: set[str] = set()
+        self.asked: list[list[str]] = []
+
+    async def reconcile(self, unsent: list[Outgoing]) -> set[int]:
+        self.asked.append([out.text for out in unsent])
+        if not self.readable:
+            raise AdapterError("not logged in yet")
+        return {out.outbox_id for out in unsent if out.text in self.posted_texts and out.outbox_id is not None}
+
+
+async def test_replies_left_unsent_by_the_last_process_are_checked_before_any_is_resent(
+        tmp_path: pathlib.Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'coopbot.db'}")
+    store.migrate()
+    clock = lambda: datetime.now(timezone.utc)  # noqa: E731
+    before = Delivery(store, {"chat": RecordingAdapter()}, clock)  # the process that died
+    for text in ("posted before the crash", "never posted"):
+        enqueue(before, text)
+    adapter = ReconcilingAdapter()
+    after = Delivery(store, {"chat": adapter}, clock)
+    adapter.posted_texts = {"posted before the crash"}
+    after.retry_now("chat")
+    assert await after.retry_due() == 0  # the platform cannot be read yet: nothing is resent
+    assert adapter.sent == [] and adapter.asked == [["posted before the crash", "never posted"]]
+    adapter.readable = True
+    assert await after.retry_due() == 1
+    assert adapter.sent == ["never posted"]
+    fresh = enqueue(after, "queued by this process")
+    adapter.failing = True
+    await after.send([fresh])
+    adapter.failing = False
+    after.retry_now("chat")
+    assert await after.retry_due() == 1  # checked once per start, not before every retry
+    assert len(adapter.asked) == 2 and adapter.sent == ["never posted", "queued by this process"]
+    store.close()

@@ -25,10 +25,12 @@ from bot.adapters.discourse_text import (
     command_line,
     mentions,
     notification_view,
+    outbox_mark,
     post_view,
     quote_block,
     readable_text,
     watched,
+    with_outbox_mark,
 )
 from bot.adapters.discourse_webhook import signature, signature_ok
 from bot.errors import RateLimited
@@ -303,3 +305,11 @@ async def test_reading_a_post_by_number_gives_its_own_words_without_quotes(forum
     assert first.text.split("\n")[:3] == ["Topics:", "- Budget", "- Hiring"] and "not an item" not in first.text
     assert second is not None and "Budget" not in second.text and "- Travel" in second.text
     assert missing == [None] * 5
+
+
+def test_the_outbox_mark_ends_the_raw_even_when_the_text_is_cut_to_fit() -> None:
+    marked = with_outbox_mark("x" * 500, 1234, limit=200)
+    assert len(marked) == 200 and marked.endswith("…\n\n<!-- coopbot:1234/0 -->")
+    assert outbox_mark(marked) == (1234, 0)
+    assert with_outbox_mark("short", None, limit=200) == "short" and outbox_mark("short") is None
+    assert outbox_mark("<!-- coopbot:7/0 --> and then more text") is None  # only at the very end

@@ -11,6 +11,7 @@ import json
 import pathlib
 import random
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -43,6 +44,7 @@ from bot.backoff import backoff_delay
 from bot.adapters.recent import RecentIds
 from bot.errors import RateLimited, StorageError
 from bot.messages import Incoming, Outgoing, Reaction
+from bot.rendering import split_message
 from bot.storage import Store
 from tests.fakes.mattermost import FakeMattermost
 
@@ -356,3 +358,30 @@ async def test_a_post_whose_handling_failed_is_fetched_again_and_the_cursor_wait
     assert handed == [first["id"], later["id"], first["id"]]  # the retry fetched it; the later post only once
     await adapter.stop()
     assert Cursors(store).get(mm.channel("town-square").id) == later["create_at"]
+
+
+async def test_after_a_crash_a_reply_is_found_by_its_mark_and_only_its_missing_pieces_are_posted(
+        mm: FakeMattermost, adapter: MattermostAdapter, store: Store) -> None:
+    await started(adapter)
+    channel = mm.channel("town-square").id
+    queued = datetime.now(timezone.utc)
+    long_text = "\n".join(["z" * 1000] * 20)  # two pieces
+    whole, half, lost = (Outgoing("mattermost", channel, text, outbox_id=n, queued_at=queued)
+                         for n, text in ((41, "posted in full"), (42, long_text), (43, "never posted")))
+    await adapter.send(whole)
+    first_piece = split_message(long_text, MAX_POST_LENGTH)[0]
+    await mm.user_posts(mm.bot, "town-square", first_piece, props={"coopbot_outbox": "42/0"})
+    await mm.user_posts("ana", "town-square", "posted in full", props={"coopbot_outbox": "43/0"})  # not the bot's
+    assert mm.posts_by(mm.bot)[0]["props"]["coopbot_outbox"] == "41/0"
+    fresh = MattermostAdapter(url=mm.url, token=mm.bot_token, team=mm.team.name, channels=["town-square"],
+                              store=store)  # a new process
+    try:
+        await started(fresh)
+        assert await fresh.reconcile([whole, half, lost]) == {41}
+        for out in (half, lost):
+            await fresh.send(out)
+    finally:
+        await fresh.stop()
+    messages = [p["message"] for p in mm.posts_by(mm.bot)]
+    assert messages.count("posted in full") == 1 and messages.count(first_piece) == 1
+    assert "\n".join(messages[1:3]) == long_text and messages[-1] == "never posted"

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from bot.errors import CoopbotError
-from bot.messages import Incoming, Outgoing, Place, Reply, SourcePost
+from bot.messages import Incoming, Outgoing, Place, Reply, SourcePost, Target
 
 OnMessage = Callable[[Incoming], Awaitable[object]]
 
@@ -91,3 +91,11 @@ class Reconciling(Protocol):
     async def reconcile(self, unsent: Sequence[Outgoing]) -> set[int]:
         """The outbox ids found posted in full; parts found of the others are skipped when they
         are sent. Raises ``AdapterError`` if the platform cannot be read now."""
+
+
+def destination(adapter: Adapter, reply: Reply, here: Place | None) -> Place | None:
+    """Where ``reply`` goes: the announcement place if it asks for it and the adapter has one,
+    else ``here`` (a command's thread, a call's channel); with no ``here``, the announcement place."""
+    if reply.target is Target.ANNOUNCE or here is None:
+        return adapter.announce_place() or here
+    return here

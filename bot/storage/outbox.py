@@ -16,25 +16,13 @@ _ENQUEUE = (
     " VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING id"
 )
 _SENT = "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?"
-_DUE = (
-    select(outbox)
-    .where(
-        outbox.c.platform == bindparam("platform"),
-        outbox.c.sent_at.is_(None),
-        outbox.c.next_attempt_at <= bindparam("now"),
-    )
-    .order_by(outbox.c.id)
-    .limit(bindparam("limit"))
+# A platform's unsent items, oldest first (so a channel keeps its order).
+_UNSENT_ON_PLATFORM = (
+    select(outbox).where(outbox.c.platform == bindparam("platform"), outbox.c.sent_at.is_(None)).order_by(outbox.c.id)
 )
-_UNSENT = (
-    select(outbox)
-    .where(
-        outbox.c.platform == bindparam("platform"),
-        outbox.c.sent_at.is_(None),
-        outbox.c.created_at <= bindparam("queued_before"),
-        outbox.c.next_attempt_at < bindparam("parked"),
-    )
-    .order_by(outbox.c.id)
+_DUE = _UNSENT_ON_PLATFORM.where(outbox.c.next_attempt_at <= bindparam("now")).limit(bindparam("limit"))
+_UNSENT = _UNSENT_ON_PLATFORM.where(
+    outbox.c.created_at <= bindparam("queued_before"), outbox.c.next_attempt_at < bindparam("parked"),
 )
 # One more attempt; the other params (sent_at, or next_attempt_at and last_error) are SET too.
 _ATTEMPTED = update(outbox).where(outbox.c.id == bindparam("item_id")).values(attempts=outbox.c.attempts + 1)
