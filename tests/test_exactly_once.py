@@ -10,6 +10,7 @@ the fakes' windows are made to pass before each restart.
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 import sqlite3
 from datetime import UTC, datetime
@@ -19,7 +20,9 @@ from tests.fakes.discourse import FakeDiscourse, ManualClock, SiteSettings
 from tests.fakes.mattermost import FakeMattermost
 from tests.test_mattermost_e2e import _chat, assert_answered_once, post_many
 
-WINDOW = 1.0  # the fake Mattermost's pending_post_id window, seconds (the real one: 30)
+# The fake Mattermost's pending_post_id window, in seconds; the real one is 30, and
+# COOPBOT_E2E_WINDOW=30 runs the stories with it (each restart then waits 30 s).
+WINDOW = float(os.environ.get("COOPBOT_E2E_WINDOW", "1"))
 PAST_DISCOURSE_WINDOWS = 600.0  # seconds: past the 120 s replay and the 5 min "too similar" check
 RELAXED = SiteSettings(max_admin_api_reqs_per_minute=None, rate_limit_create_post=0)
 
