@@ -32,6 +32,8 @@ def local(conversion: Conversion) -> datetime:
     ("12:00 Asia/Kathmandu on 1 Dec 2026 in UTC", "UTC", "2026-12-01 06:15", 0),  # +05:45
     ("12:00 UTC on 1 Dec 2026 in Kathmandu", "Kathmandu", "2026-12-01 12:00", 5.75),
     ("7pm GMT-3 in London", "London", "2026-03-01 22:00", 0),  # an offset is the phrase's own zone too
+    ("7pm GMT in GMT-3", "UTC−3", "2026-03-01 19:00", -3),  # a member's GMT-3 is UTC−3, never Etc/GMT-3 (UTC+3)
+    ("22:00 Berlin on 2 Mar 2026 in UTC-3", "UTC−3", "2026-03-02 21:00", -3),
     ("16:00 FACTTIC time on 29 Nov 2018 in Berlin", "Berlin", "2018-11-29 19:00", 1),
     ("7pm in London in Auckland", "Auckland", "2026-03-01 19:00", 13),
     # Spanish.

@@ -60,7 +60,7 @@ from bot.adapters.discourse_text import (
     with_outbox_mark,
 )
 from bot.adapters.discourse_webhook import EventLog, WebhookReceiver
-from bot.adapters.startup import Background, FirstAttempt, log_in
+from bot.adapters.startup import Background, FirstAttempt, log_in, stop_for_refusal
 from bot.errors import AdapterError, CoopbotError, RejectedError, SettingRefused
 from bot.messages import Incoming, Outgoing, Place, Reply, Sender, SourcePost
 from bot.numbers import small_number
@@ -153,12 +153,10 @@ class DiscourseAdapter:
     async def _run(self) -> None:
         try:
             await log_in("discourse setup", self._setup, first=self._first_login, cap=SETUP_MAX_DELAY)
-        except SettingRefused as refused:  # after start returned (the forum was away at first): stop the bot
-            log.error("discourse: %s", refused)
-            if self.on_fatal is not None:
-                self.on_fatal(refused)
+        except SettingRefused as refused:
+            stop_for_refusal(refused, self.on_fatal)
             return
-        await log_in("discourse first poll", self.poller.prime, first=FirstAttempt(), cap=SETUP_MAX_DELAY)
+        await log_in("discourse first poll", self.poller.prime, cap=SETUP_MAX_DELAY)
         self.ready.set()
         await self.poller.run()
 

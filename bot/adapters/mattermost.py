@@ -51,7 +51,7 @@ from bot.adapters.mattermost_events import (
 )
 from bot.adapters.mattermost_socket import MattermostSocket
 from bot.adapters.recent import RecentIds
-from bot.adapters.startup import Background, FirstAttempt, log_in
+from bot.adapters.startup import Background, FirstAttempt, log_in, stop_for_refusal
 from bot.errors import AdapterError, CoopbotError, RateLimited, SettingRefused
 from bot.marks import mark, posted_parts
 from bot.messages import Incoming, Outgoing, Place, Reaction, Reply, Sender
@@ -240,10 +240,8 @@ class MattermostAdapter:
     async def _run(self) -> None:
         try:
             self.me = await log_in("mattermost login", self._login, first=self._first_login, cap=self._max_delay)
-        except SettingRefused as refused:  # after start returned (the server was away at first): stop the bot
-            log.error("mattermost: %s", refused)
-            if self.on_fatal is not None:
-                self.on_fatal(refused)
+        except SettingRefused as refused:
+            stop_for_refusal(refused, self.on_fatal)
             return
         self._socket = MattermostSocket(self.driver.options, self._token, on_connect=self._connected,
                                         max_delay=self._max_delay)

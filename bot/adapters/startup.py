@@ -3,8 +3,10 @@
 A platform that cannot be reached is retried with backoff, however long it
 takes. A platform that answers 401 or 403 has refused the bot's credentials:
 retrying cannot help, so the adapter's login step raises ``SettingRefused``
-naming the configuration key, and the login stops. ``start`` waits for the first attempt's outcome, so a
-wrong key ends the process before anything else happens.
+naming the configuration key, and the login stops. ``start`` waits for the
+first attempt's outcome, so a wrong key ends the process before anything else
+happens; a refusal first answered later (the server was away at start) stops
+the bot through ``stop_for_refusal``.
 """
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from bot.backoff import backoff_delay
-from bot.errors import SettingRefused
+from bot.errors import CoopbotError, SettingRefused
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 FIRST_ATTEMPT_TIMEOUT = 30.0  # longer than one request's timeout (15 s)
+
 
 class FirstAttempt:
     """The outcome of the first login attempt, for ``start`` to wait on."""
@@ -43,8 +46,12 @@ class FirstAttempt:
             raise self._rejected
 
 
-async def log_in(what: str, step: Callable[[], Awaitable[T]], *, first: FirstAttempt, cap: float) -> T:
-    """``step`` until it succeeds; ``SettingRefused`` from it is raised, anything else retried."""
+async def log_in(what: str, step: Callable[[], Awaitable[T]], *, cap: float, first: FirstAttempt | None = None) -> T:
+    """``step`` until it succeeds; ``SettingRefused`` from it is raised, anything else retried.
+
+    ``first``, if given, learns how the first attempt ended.
+    """
+    first = first or FirstAttempt()
     attempt = 0
     while True:
         try:
@@ -60,6 +67,13 @@ async def log_in(what: str, step: Callable[[], Awaitable[T]], *, first: FirstAtt
         else:
             first.settle()
             return result
+
+
+def stop_for_refusal(refused: SettingRefused, on_fatal: Callable[[CoopbotError], None] | None) -> None:
+    """A refusal answered after ``start`` returned: logged, and the app told to stop with it."""
+    log.error("%s", refused)
+    if on_fatal is not None:
+        on_fatal(refused)
 
 
 class Background:
