@@ -1,11 +1,20 @@
-"""Mattermost round trip, throughput and memory: coopbot beside two bare echo bots.
+"""Mattermost round trip, throughput, memory and start: coopbot beside the bare floor and mmpy_bot.
 
     .venv/bin/python bench/mattermost_latency.py [--sequential 1000] [--rounds 10] [--burst 1000]
-                                                 [--in-flight 50] [--only NAME] [--profile DIR]
+                                                 [--in-flight 50] [--starts 5] [--only NAME] [--profile DIR]
 
-Each bot runs as its own process against its own fake Mattermost
-(``tests/fakes/mattermost.py``) in this process, on loopback; all run at once:
+mmpy_bot runs from its own venv (it pins another Mattermost driver)::
 
+    python3 -m venv .bench-venv && .bench-venv/bin/pip install -r bench/requirements-mmpy.txt
+
+(without it, that row is left out and the table says so). Each bot runs as its
+own process against its own fake Mattermost (``tests/fakes/mattermost.py``) in
+this process, on loopback:
+
+* first answer: ``--starts`` times, the process is spawned, and as soon as its
+  websocket is up a command is posted; seconds from the spawn to the fake
+  accepting the reply's ``POST /api/v4/posts`` (coopbot: on a store that has
+  run before, as in a restart; median);
 * round trip: a user posts a command, the bot's reply ``POST /api/v4/posts``
   arrives; both instants are taken inside the fake (``reply_timings()``), over
   ``--sequential`` commands one after the other (after a warm-up), in
@@ -14,14 +23,15 @@ Each bot runs as its own process against its own fake Mattermost
 * throughput: ``--burst`` commands with ``--in-flight`` outstanding at any time
   (a new one is posted as each reply arrives); commands/s, then how many were
   never answered and how many were answered more than once;
-* memory: the bot process's resident set (VmRSS) and its peak (VmHWM) after both.
+* memory: the peak resident set (VmHWM, read from /proc while the bot runs).
 
-The floor is ``bench/echo_aiohttp.py`` (a websocket and a pooled session, no
-logic); ``bench/echo_driver.py`` is mattermostdriver 7.3.2 used as documented.
-Both answer ``!ping``; coopbot answers ``!help tz`` (a cheap command) and
-``!time 7pm GMT on 29 Nov 2018``. With ``--profile DIR`` coopbot runs under
-cProfile (``COOPBOT_PROFILE``) and its stats land in DIR. Prints a table; not a
-test, nothing asserts.
+The floor, ``bench/echo_aiohttp.py``, is a bare aiohttp client (a websocket and
+a pooled session, no logic); ``bench/echo_mmpy.py`` is mmpy_bot 2.2.1 with a
+one-function plugin. Both answer ``!ping``; coopbot answers ``!help tz`` (a
+cheap command) and ``!time 7pm GMT on 29 Nov 2018``. With ``--profile DIR``
+coopbot runs under cProfile (``COOPBOT_PROFILE``) and its stats land in DIR.
+Prints one table with ratios to the floor and to mmpy_bot; not a test, nothing
+asserts.
 """
 from __future__ import annotations
 
@@ -50,6 +60,9 @@ TIME_COMMAND = "!time 7pm GMT on 29 Nov 2018"
 WARM_UP = 50
 REPLY_TIMEOUT = 15.0
 
+BENCH_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
+FLOOR, MMPY = "bare aiohttp (floor)", "mmpy_bot 2.2.1"
+
 Launch = Callable[[FakeMattermost, pathlib.Path], Awaitable[Process]]
 
 
@@ -70,12 +83,17 @@ class Result:
     sent: int
     lost: int
     duplicated: int
-    rss_mb: float
     peak_mb: float
+    first_answer_s: float
 
 
-async def _echo(script: str, mm: FakeMattermost, *flags: str) -> Process:
-    return await _connected(Process([str(ROOT / "bench" / script), mm.url, mm.bot_token, *flags]), mm)
+async def _floor(mm: FakeMattermost, _: pathlib.Path) -> Process:
+    return await _connected(Process([str(ROOT / "bench" / "echo_aiohttp.py"), mm.url, mm.bot_token]), mm)
+
+
+async def _mmpy(mm: FakeMattermost, _: pathlib.Path) -> Process:
+    argv = [str(ROOT / "bench" / "echo_mmpy.py"), mm.url, mm.bot_token, mm.team.name]
+    return await _connected(Process(argv, python=str(BENCH_PYTHON)), mm)
 
 
 async def _connected(proc: Process, mm: FakeMattermost) -> Process:
@@ -100,9 +118,12 @@ def _coopbot(profile_dir: pathlib.Path | None, label: str) -> Launch:
 
 
 def contenders(profile_dir: pathlib.Path | None) -> list[Contender]:
+    mmpy = [Contender(MMPY, "!ping", _mmpy)] if BENCH_PYTHON.exists() else []
+    if not mmpy:
+        print(f"{MMPY} left out: no {BENCH_PYTHON.relative_to(ROOT)} (see the docstring)", file=sys.stderr)
     return [
-        Contender("bare aiohttp (floor)", "!ping", lambda mm, _: _echo("echo_aiohttp.py", mm)),
-        Contender("mattermostdriver 7.3.2", "!ping", lambda mm, _: _echo("echo_driver.py", mm)),
+        Contender(FLOOR, "!ping", _floor),
+        *mmpy,
         Contender("coopbot", "!help tz", _coopbot(profile_dir, "help")),
         Contender("coopbot", TIME_COMMAND, _coopbot(profile_dir, "time")),
     ]
@@ -145,9 +166,24 @@ async def settle(mm: FakeMattermost, command: str) -> None:
             return
 
 
-def memory_mb(pid: int) -> tuple[float, float]:
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set so far (VmHWM), read while it runs."""
     fields = dict(line.split(":", 1) for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines())
-    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+    return int(fields["VmHWM"].split()[0]) / 1024
+
+
+async def first_answer(contender: Contender, folder: pathlib.Path) -> float:
+    """Seconds from spawning the bot to the fake accepting its first reply."""
+    async with FakeMattermost() as mm:
+        spawned = time.perf_counter()
+        proc = await contender.launch(mm, folder)
+        try:
+            trigger = await _post(mm, 0, contender.command)
+            await mm.wait_for_post(user_id=mm.bot.id, after=trigger, timeout=REPLY_TIMEOUT)
+            answered = next(t.reply_perf for t in mm.reply_timings() if t.trigger_post_id == trigger)
+        finally:
+            await proc.stop()
+    return answered - spawned
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -161,17 +197,24 @@ class Running:
     mm: FakeMattermost
     proc: Process
     round_trips: list[float]
+    starts: list[float]
 
 
 async def measure(chosen: list[Contender], args: argparse.Namespace) -> list[Result]:
     async with contextlib.AsyncExitStack() as stack:
+        folders = [pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory())) for _ in chosen]
+        starts: list[list[float]] = [[] for _ in chosen]
+        for contender, folder in zip(chosen, folders):
+            await first_answer(contender, folder)  # coopbot's first start creates its store
+        for turn in range(args.starts):
+            for index in [*range(turn % len(chosen), len(chosen)), *range(turn % len(chosen))]:
+                starts[index].append(await first_answer(chosen[index], folders[index]))
         running = []
-        for contender in chosen:
+        for contender, folder, started in zip(chosen, folders, starts):
             mm = await stack.enter_async_context(FakeMattermost())
-            folder = pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory()))
             proc = await contender.launch(mm, folder)
             stack.push_async_callback(proc.stop)  # before its fake closes
-            running.append(Running(contender, mm, proc, []))
+            running.append(Running(contender, mm, proc, [], started))
         for bot in running:
             await sequential(bot.mm, bot.contender.command, WARM_UP)
         for turn in range(args.rounds):
@@ -187,29 +230,35 @@ async def _throughput(bot: Running, args: argparse.Namespace) -> Result:
     mm, command = bot.mm, bot.contender.command
     seconds, triggers = await burst(mm, command, args.burst, args.in_flight)
     await settle(mm, command)
-    rss, peak = memory_mb(bot.proc.pid)
+    peak = peak_rss_mb(bot.proc.pid)
     answers = Counter(p["root_id"] for p in mm.posts_by(mm.bot))
     lost = sum(1 for t in triggers if answers[t] == 0) + (args.burst - len(triggers))
     return Result(bot.contender.name, command, statistics.median(bot.round_trips) * 1000,
                   percentile(bot.round_trips, 0.99) * 1000, len(triggers) / seconds, args.burst, lost,
-                  sum(1 for t in triggers if answers[t] > 1), rss, peak)
+                  sum(1 for t in triggers if answers[t] > 1), peak,
+                  statistics.median(bot.starts) if bot.starts else float("nan"))
 
 
 def table(results: list[Result]) -> str:
-    floor = next((r.p50_ms for r in results if "floor" in r.name), None)
-    head = ("| bot | command | p50 ms | p99 ms | × floor p50 | commands/s | lost | answered twice "
-            "| RSS MB | peak RSS MB |")
-    rows = [head, "|" + "---|" * 10]
+    floor = next((r for r in results if r.name == FLOOR), None)
+    mmpy = next((r for r in results if r.name == MMPY), None)
+
+    def ratio(value: float, base: Result | None, field: str) -> str:
+        return f"{value / getattr(base, field):.2f}×" if base is not None else "-"
+
+    rows = ["| bot | command | p50 ms | × floor | × mmpy_bot | p99 ms | × mmpy_bot | commands/s (× floor) "
+            "| lost | answered twice | peak RSS MB | first answer s |", "|" + "---|" * 12]
     for r in results:
-        ratio = f"{r.p50_ms / floor:.2f}" if floor else "-"
-        rows.append(f"| {r.name} | `{r.command}` | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio} | "
-                    f"{r.per_second:.0f} | {r.lost}/{r.sent} | {r.duplicated} | {r.rss_mb:.0f} | {r.peak_mb:.0f} |")
+        rows.append(f"| {r.name} | `{r.command}` | {r.p50_ms:.2f} | {ratio(r.p50_ms, floor, 'p50_ms')} | "
+                    f"{ratio(r.p50_ms, mmpy, 'p50_ms')} | {r.p99_ms:.2f} | {ratio(r.p99_ms, mmpy, 'p99_ms')} | "
+                    f"{r.per_second:.0f} ({ratio(r.per_second, floor, 'per_second')}) | {r.lost}/{r.sent} | "
+                    f"{r.duplicated} | {r.peak_mb:.0f} | {r.first_answer_s:.2f} |")
     return "\n".join(rows)
 
 
 def machine() -> str:
     packages = ", ".join(f"{name} {version(name)}" for name in ("aiohttp", "websockets", "mattermostdriver",
-                                                               "SQLAlchemy"))
+                                                               "SQLAlchemy", "prometheus-client"))
     return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
             f"Python {platform.python_version()}; {packages}")
 
@@ -220,6 +269,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=50)
+    parser.add_argument("--starts", type=int, default=5, help="timed starts per bot, for the first answer")
     parser.add_argument("--only", help="run only the contenders whose name contains this")
     parser.add_argument("--profile", type=pathlib.Path, help="directory for coopbot's cProfile stats")
     args = parser.parse_args()
@@ -228,7 +278,8 @@ async def main() -> None:
     chosen = [c for c in contenders(args.profile) if not args.only or args.only in c.name]
     results = await measure(chosen, args)
     print(f"{args.sequential} sequential round trips in {args.rounds} rounds (after {WARM_UP} warm-up), "
-          f"{args.burst} commands with {args.in_flight} in flight; {machine()}")
+          f"{args.burst} commands with {args.in_flight} in flight, first answer median of {args.starts} starts; "
+          f"{machine()}")
     print(table(results))
 
 

@@ -44,8 +44,9 @@ class Process:
     ``async with Process([...]) as proc:`` starts it and stops it (SIGTERM).
     """
 
-    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> None:
-        self.argv = [sys.executable, *argv]
+    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+                 python: str = sys.executable) -> None:
+        self.argv = [python, *argv]
         self._env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: asyncio.subprocess.Process | None = None
         self.lines: list[str] = []

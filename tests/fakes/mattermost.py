@@ -55,6 +55,7 @@ class ReplyTiming:
     trigger_post_id: str
     reply_post_id: str
     seconds: float  # trigger stored -> reply's POST /posts arrived, both server-side
+    reply_perf: float  # when the reply's POST /posts arrived (time.perf_counter)
 
 
 @dataclass
@@ -283,7 +284,7 @@ class FakeMattermost:
                 if same_place and trigger.user_id != replier and trigger.id not in used:
                     used.add(trigger.id)
                     out.append(ReplyTiming(trigger.id, reply.id,
-                                           reply.request_perf - trigger.created_perf))
+                                           reply.request_perf - trigger.created_perf, reply.request_perf))
                     break
         return out
 
