@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import importlib
 import logging
 from collections.abc import Callable, Mapping
@@ -39,6 +40,7 @@ Clock = Callable[[], datetime]
 KEEP = timedelta(days=30)
 HOUSEKEEPING_SECONDS = 6 * 3600
 CHECKPOINT_SECONDS = 30
+STOP_DRAIN_SECONDS = 5.0
 
 
 def utc_now() -> datetime:
@@ -118,6 +120,10 @@ class App:
                 adapter.on_fatal = self.stop_for
             await adapter.start(self.dispatcher.handle)
         await self.delivery.retry_due()  # replies queued before a restart go out now
+        # What start-up made lives as long as the process: out of the collector's sight, a full
+        # collection no longer walks ~100k objects (a 45-70 ms stall in some command's reply).
+        gc.collect()
+        gc.freeze()
         log.info("coopbot ready: adapters=%s storage=%s", ",".join(self.adapters), mask_url(self.config.storage.url))
 
     def prune(self) -> tuple[int, int]:
@@ -205,6 +211,7 @@ class App:
         await self._stopped.wait()
 
     async def stop(self) -> None:
+        await self.delivery.drain(STOP_DRAIN_SECONDS)  # what is unsent after this waits in the outbox
         for adapter in self.adapters.values():
             await adapter.stop()
         if self.server is not None:

@@ -6,6 +6,11 @@ is retried with exponential backoff and jitter (or after the platform's
 ``Retry-After``), also after a restart, so nothing is lost while a server is
 away and nothing is answered twice.
 
+Replies go out side by side, each place (a channel, or a thread in it) in
+order: ``submit`` puts them in the place's lane and returns at once, so a
+command's handling never waits for the network and sent marks are written in
+batches. ``drain`` waits for the lanes on stop.
+
 One sender per item: an item is claimed (in memory) from the moment it is
 enqueued until its first attempt ends, and the retry loop skips claimed items
 and items settled since it read the outbox, so the loop never sends a reply
@@ -18,6 +23,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
@@ -30,6 +36,8 @@ from bot.storage import OutboxItem, Store, Unit
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+PlaceKey = tuple[str, str, str | None]  # platform, channel, thread
+Lane = deque[tuple[Outgoing, "asyncio.Future[None] | None"]]
 
 PARKED = datetime(9999, 1, 1, tzinfo=timezone.utc)  # "retry never": kept for the record, not resent
 BASE_DELAY = 1.0
@@ -57,6 +65,8 @@ class Delivery:
         self._hurry: set[str] = set()  # platforms back from an outage: retry without waiting
         self._started_at = clock()
         self._reconciled: set[str] = set()  # platforms whose replies left unsent by the last process are checked
+        self._lanes: dict[PlaceKey, Lane] = {}  # replies waiting for their place's sender, in order
+        self._senders: set[asyncio.Task[None]] = set()
 
     def enqueue(self, unit: Unit, platform: str, place: Place, reply: Reply) -> Outgoing:
         adapter = self.adapters[platform]
@@ -79,10 +89,56 @@ class Delivery:
             queued_at=item.created_at,
         )
 
+    def submit(self, items: Sequence[Outgoing]) -> None:
+        """Send in the background, in order within each place; failures are left for the retry loop."""
+        self._queue(items, None)
+
     async def send(self, items: Sequence[Outgoing]) -> None:
-        """Send now, in order; failures are left for the retry loop."""
-        for item in items:
-            await self._send_one(item, attempts=0)
+        """As ``submit``, and return once every item's attempt has ended."""
+        done = [asyncio.get_running_loop().create_future() for _ in items]
+        self._queue(items, done)
+        await asyncio.gather(*done)
+
+    async def idle(self, timeout: float | None = None) -> None:
+        """Wait (up to ``timeout`` seconds) until the replies handed over so far have been tried."""
+        if self._senders:
+            await asyncio.wait(set(self._senders), timeout=timeout)
+
+    async def drain(self, timeout: float) -> None:
+        """On stop: wait up to ``timeout`` seconds for the replies being sent, then cancel the rest
+        (they stay in the outbox, and reconciling at the next start finds any that got through)."""
+        await self.idle(timeout)
+        for sender in list(self._senders):
+            sender.cancel()
+        await asyncio.gather(*self._senders, return_exceptions=True)
+
+    def _queue(self, items: Sequence[Outgoing], done: list[asyncio.Future[None]] | None) -> None:
+        for index, item in enumerate(items):
+            key = (item.platform, item.channel_id, item.thread_id)
+            lane = self._lanes.get(key)
+            if lane is None:
+                lane = self._lanes[key] = deque()
+                sender = asyncio.create_task(self._drain_lane(key, lane))
+                self._senders.add(sender)
+                sender.add_done_callback(self._senders.discard)
+            lane.append((item, done[index] if done is not None else None))
+
+    async def _drain_lane(self, key: PlaceKey, lane: Lane) -> None:
+        try:
+            while lane:
+                item, done = lane[0]
+                try:
+                    await self._send_one(item, attempts=0)
+                except Exception:  # a bug in an adapter: the claim lapses and the retry loop tries again
+                    log.exception("sending failed platform=%s channel=%s", item.platform, item.channel_id)
+                lane.popleft()
+                if done is not None and not done.done():
+                    done.set_result(None)
+        finally:
+            del self._lanes[key]
+            for _, done in lane:  # cancelled (stop): nobody waits for the rest
+                if done is not None and not done.done():
+                    done.cancel()
 
     async def _send_one(self, item: Outgoing, attempts: int) -> bool:
         adapter = self.adapters.get(item.platform)

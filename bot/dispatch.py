@@ -59,15 +59,19 @@ class Dispatcher:
         self.scheduler = scheduler
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
-        """Dispatch and send; what the adapters call for every message."""
+        """Dispatch, and hand the replies to the delivery's lanes; what the adapters call for every message.
+
+        Returns once the replies are in the outbox, not when they are sent: the
+        next command is not kept waiting for this one's network round trip.
+        """
         started = time.perf_counter()
         routed = self._route(incoming)
         source = await self._read_source(incoming, routed) if routed is not None else None
         items, plan = self._dispatch(incoming, routed, source)
         self.apply_jobs(plan)
-        await self.delivery.send(items)
+        self.delivery.submit(items)
         if items and log.isEnabledFor(logging.DEBUG):  # a log line costs as much as the SQL: not by default
-            log.debug("platform=%s channel=%s handled in %.2f ms", incoming.platform,
+            log.debug("platform=%s channel=%s dispatched in %.2f ms", incoming.platform,
                       incoming.place.channel_id, (time.perf_counter() - started) * 1000)
         return items
 

@@ -47,6 +47,7 @@ async def test_a_reply_that_could_not_be_sent_goes_out_once_the_platform_is_back
     await app.start()
     try:
         await chat.say("!tz")
+        await app.delivery.idle()  # the first attempt, in the background, has failed
         assert chat.sent.empty()
         assert await app.delivery.retry_due() == 0  # not due yet: it backs off first
         with app.store.unit() as unit:

@@ -76,9 +76,49 @@ async def delivery(tmp_path: pathlib.Path, adapter: RecordingAdapter) -> AsyncIt
     store.close()
 
 
-def enqueue(delivery: Delivery, text: str) -> Outgoing:
+def enqueue(delivery: Delivery, text: str, place: Place = PLACE) -> Outgoing:
     with delivery.store.unit() as unit:
-        return delivery.enqueue(unit, "chat", PLACE, Reply(parts=(Text(text),), lang="en"))
+        return delivery.enqueue(unit, "chat", place, Reply(parts=(Text(text),), lang="en"))
+
+
+def unsent(delivery: Delivery) -> list[str]:
+    with delivery.store.unit() as unit:
+        return [row.text for row in unit.outbox.unsent("chat", datetime.now(timezone.utc), datetime.max.replace(
+            tzinfo=timezone.utc))]
+
+
+async def test_replies_keep_their_order_within_a_place_while_places_go_side_by_side(
+        delivery: Delivery, adapter: RecordingAdapter) -> None:
+    thread = Place("chat", "room", thread_id="t1")
+    first, second, third = (enqueue(delivery, f"room {n}") for n in (1, 2, 3))
+    elsewhere = enqueue(delivery, "thread reply", thread)
+    gate = adapter.hold("room 1")
+    delivery.submit([first, second, elsewhere, third])  # returns at once
+    assert adapter.sent == []
+    await adapter.inside["room 1"].wait()
+    async with asyncio.timeout(5):
+        while "thread reply" not in adapter.sent:  # the thread's lane is not held up by the room's
+            await asyncio.sleep(0)
+    assert not adapter.inside["room 2"].is_set()  # the room's next reply waits for the one before it
+    gate.set()
+    await delivery.idle(5)
+    assert adapter.sent == ["thread reply", "room 1", "room 2", "room 3"]
+    await asyncio.sleep(0)  # the sent marks are written in one batch, a loop turn later
+    assert unsent(delivery) == []
+
+
+async def test_on_stop_the_lanes_get_a_while_then_what_is_unsent_stays_in_the_outbox(
+        delivery: Delivery, adapter: RecordingAdapter) -> None:
+    stuck = enqueue(delivery, "stuck")
+    after = enqueue(delivery, "after it")
+    other = enqueue(delivery, "other place", Place("chat", "hall"))
+    adapter.hold("stuck")
+    delivery.submit([stuck, after, other])
+    await adapter.inside["stuck"].wait()
+    await delivery.drain(timeout=0.2)
+    delivery.flush_sent()
+    assert adapter.sent == ["other place"]
+    assert unsent(delivery) == ["stuck", "after it"]
 
 
 async def test_the_retry_loop_never_sends_a_reply_that_is_being_sent(delivery: Delivery,
