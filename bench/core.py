@@ -74,8 +74,8 @@ async def dispatch_samples(config_path: pathlib.Path, text: str, n: int) -> tupl
         for _ in range(n):
             started = time.perf_counter()
             await chat.say(text)
+            await chat.sent.get()
             samples.append(time.perf_counter() - started)
-            chat.sent.get_nowait()
         rate = n / (time.perf_counter() - started_all)
     finally:
         await app.stop()

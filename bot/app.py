@@ -12,6 +12,7 @@ import functools
 import gc
 import importlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ Clock = Callable[[], datetime]
 KEEP = timedelta(days=30)
 HOUSEKEEPING_SECONDS = 6 * 3600
 CHECKPOINT_SECONDS = 30
+CHECKPOINT_TICK = 0.1
+WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024  # a log this long is checkpointed without waiting for the half minute
 STOP_DRAIN_SECONDS = 5.0
 
 
@@ -143,11 +146,17 @@ class App:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
     async def _checkpoints(self) -> None:
-        """Keep SQLite's write-ahead log short, off the event loop (see bot/storage/engine.py)."""
+        """Keep SQLite's write-ahead log short, off the event loop (see bot/storage/engine.py):
+        every half minute, and at once when it has grown long (under load, megabytes a second)."""
+        last = time.monotonic()
         while True:
-            await asyncio.sleep(CHECKPOINT_SECONDS)
+            await asyncio.sleep(CHECKPOINT_TICK)
+            if self.store.wal_bytes() < WAL_CHECKPOINT_BYTES and time.monotonic() - last < CHECKPOINT_SECONDS:
+                continue
+            last = time.monotonic()
             try:
                 await asyncio.to_thread(self.store.checkpoint)
+                self.store.bound_wal()
             except Exception:  # a busy or failing checkpoint is retried next round
                 log.exception("checkpoint failed")
 

@@ -25,6 +25,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
 from bot.errors import ConfigError, StorageError
+from bot.storage.engine import WAL_LIMIT_BYTES
 from bot.storage.migrate import HEAD_REVISION
 from bot.storage import CallStatus, RecordNotFound, Store, Unit, UserPrefs
 from bot.storage.schema import metadata
@@ -424,6 +425,56 @@ def test_a_checkpoint_moves_the_write_ahead_log_into_the_database_file(tmp_path:
     assert os.path.getsize(tmp_path / "wal.db") > before  # the pages reached the main file
     with store.unit() as u:
         assert u.cursors.get("c199") == "x" * 500
+    store.close()
+
+
+def grow_wal(store: Store, units: int, start: int = 0) -> None:
+    for n in range(start, start + units):
+        with store.unit() as u:
+            u.inbox.claim("mattermost", f"post-{n}", NOW)
+            item = u.outbox.enqueue(platform="mattermost", channel_id="c", thread_id=f"post-{n}",
+                                    text="x" * 300, now=NOW)
+        with store.unit() as u:
+            u.outbox.mark_sent(item.id, NOW)
+
+
+def test_a_checkpoint_empties_a_write_ahead_log_grown_past_its_limit(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wal.db'}")
+    store.migrate()
+    grow_wal(store, 1200)
+    assert store.wal_bytes() > WAL_LIMIT_BYTES
+    store.checkpoint()
+    assert store.wal_bytes() == 0
+    grow_wal(store, 10, start=1200)  # and the log starts again, the rows all there
+    assert 0 < store.wal_bytes() < WAL_LIMIT_BYTES
+    with store.unit() as u:
+        assert u.outbox.unsent("mattermost", NOW + timedelta(days=1), NOW + timedelta(days=2)) == []
+        assert u.inbox.claim("mattermost", "post-1209", NOW) is False
+    store.close()
+
+
+def test_the_write_ahead_log_stays_bounded_while_a_thread_checkpoints_under_steady_writes(
+        tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wal.db'}")
+    store.migrate()
+    store.bind_loop_thread()  # as the running bot: one kept connection writes
+    stop = threading.Event()
+    largest = 0
+
+    def checkpointer() -> None:
+        nonlocal largest
+        while not stop.wait(0.05):
+            largest = max(largest, store.wal_bytes())
+            store.checkpoint()
+
+    thread = threading.Thread(target=checkpointer)
+    thread.start()
+    try:
+        grow_wal(store, 6000)
+    finally:
+        stop.set()
+        thread.join()
+    assert 0 < largest < 2 * WAL_LIMIT_BYTES
     store.close()
 
 

@@ -24,6 +24,7 @@ from bot.errors import ConfigError
 
 SUPPORTED_DIALECTS = frozenset({"sqlite", "postgresql"})
 BUSY_TIMEOUT_MS = 10_000
+WAL_LIMIT_BYTES = 8 * 1024 * 1024  # past this, a checkpoint also empties the log (Store.checkpoint)
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -31,6 +32,8 @@ _SQLITE_PRAGMAS = (
     # No checkpoint inside a commit (it syncs the file: 10 ms on a command's path);
     # the running bot checkpoints in a thread instead (Store.checkpoint).
     "PRAGMA wal_autocheckpoint=0",
+    # After a checkpoint that empties the log, the file shrinks back to this (bytes).
+    f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}",
     "PRAGMA foreign_keys=ON",
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
 )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -11,12 +12,15 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from bot.errors import StorageError
-from bot.storage.engine import make_engine
+from bot.storage.engine import WAL_LIMIT_BYTES, make_engine
 from bot.storage.migrate import upgrade
 from bot.storage.unit import Unit
 from bot.storage.users import PrefsCache
 
 log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_S = 10
+BOUND_WAIT_MS = 50
 
 
 class Store:
@@ -80,16 +84,49 @@ class Store:
             self._kept = self.engine.connect()
 
     def checkpoint(self) -> None:
-        """Copy SQLite's write-ahead log into the database file (PASSIVE: never blocks writers).
+        """Copy SQLite's write-ahead log into the database file (PASSIVE: never blocks the writer).
 
-        Safe to call from any thread: it uses its own short-lived connection. A
-        no-op for PostgreSQL and in-memory SQLite.
+        Safe from any thread (its own short-lived connection); a no-op for
+        PostgreSQL and in-memory SQLite. Under steady writes it never catches
+        up with the log's end, so the log is never started again and only
+        grows: ``bound_wal`` finishes the job.
         """
+        path = self._sqlite_path()
+        if path is None:
+            return
+        with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def bound_wal(self) -> bool:
+        """On the event loop's thread, if the log is longer than ``WAL_LIMIT_BYTES``: checkpoint it
+        there, between two commands, so it completes (no write can come in meanwhile) and empty
+        it (TRUNCATE). Cheap after ``checkpoint`` copied all but the last pages; it waits at most
+        ``BOUND_WAIT_MS`` for a reader elsewhere, else the next round tries again. True if emptied."""
+        if self._kept is None or self.wal_bytes() <= WAL_LIMIT_BYTES:
+            return False
+        with self._translated():
+            driver = self._kept.connection.driver_connection
+            assert driver is not None, "the kept connection is live"
+            driver.execute(f"PRAGMA busy_timeout={BOUND_WAIT_MS}")
+            try:
+                busy, _, _ = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        return not busy
+
+    def wal_bytes(self) -> int:
+        """The size of SQLite's write-ahead log file (0 without one)."""
+        path = self._sqlite_path()
+        try:
+            return os.stat(f"{path}-wal").st_size if path else 0
+        except FileNotFoundError:
+            return 0
+
+    def _sqlite_path(self) -> str | None:
         url = self.engine.url
         if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            return
-        with closing(sqlite3.connect(url.database, timeout=10)) as connection:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            return None
+        return url.database
 
     def close(self) -> None:
         if self._kept is not None:
