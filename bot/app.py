@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.base import Adapter, Reconnecting, StopsOnRefusal, destination
+from bot.adapters.base import Adapter, Reconnecting, ReportsHealth, StopsOnRefusal, destination
 from bot.commands import Registry, discover
 from bot.context import JobContext
 from bot.delivery import Delivery
@@ -25,6 +25,7 @@ from bot.dispatch import Dispatcher, Services
 from bot.errors import CoopbotError
 from bot.i18n import Catalogue
 from bot.messages import Incoming, Outgoing
+from bot.metrics import Metrics
 from bot.router import Router
 from bot.scheduler import Scheduler
 from bot.storage import Store
@@ -79,17 +80,22 @@ class App:
         self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else self._load_adapters()
         self.scheduler = Scheduler(config.storage.url,
                                    misfire_grace_seconds=int(config.reminders.misfire_grace.total_seconds()))
-        self.delivery = Delivery(self.store, self.adapters, clock)
-        router = Router(self.registry, prefix=config.bot.prefix, bot_names=(config.bot.name,))
-        self.dispatcher = Dispatcher(self.services, router, self.delivery, self.adapters, self.scheduler)
+        self.metrics = Metrics()
         self.server: Server | None = None
-        if config.server.enabled:  # imported only when used: aiohttp is a fifth of the start-up time
-            from bot.server import Metrics, Server
+        if config.server.enabled:  # imported only when used: aiohttp.web and prometheus-client cost start-up time
+            from bot.server import PrometheusMetrics, Server
 
-            self.server = Server(config.server.host, config.server.port, Metrics())
+            prometheus = PrometheusMetrics(self.outbox_depth)
+            self.metrics = prometheus
+            self.server = Server(config.server.host, config.server.port, prometheus, self.problems)
+        self.delivery = Delivery(self.store, self.adapters, clock, self.metrics)
+        router = Router(self.registry, prefix=config.bot.prefix, bot_names=(config.bot.name,))
+        self.dispatcher = Dispatcher(self.services, router, self.delivery, self.adapters, self.scheduler,
+                                     self.metrics)
         self._stopped = asyncio.Event()
         self._fatal: CoopbotError | None = None  # why the bot stopped on its own, if it did
         self._tasks: list[asyncio.Task[None]] = []
+        self._connected_once: set[str] = set()
 
     def _load_adapters(self) -> dict[str, Adapter]:
         adapters: dict[str, Adapter] = {}
@@ -118,7 +124,7 @@ class App:
             await self.server.start()
         for name, adapter in self.adapters.items():
             if isinstance(adapter, Reconnecting):
-                adapter.on_reconnect = functools.partial(self.delivery.retry_now, name)
+                adapter.on_reconnect = functools.partial(self._reconnected, name)
             if isinstance(adapter, StopsOnRefusal):
                 adapter.on_fatal = self.stop_for
             await adapter.start(self.dispatcher.handle)
@@ -128,6 +134,27 @@ class App:
         gc.collect()
         gc.freeze()
         log.info("coopbot ready: adapters=%s storage=%s", ",".join(self.adapters), mask_url(self.config.storage.url))
+
+    def _reconnected(self, platform: str) -> None:
+        """The adapter (re)connected and caught up: failed replies go out now; counted after the first."""
+        self.delivery.retry_now(platform)
+        if platform in self._connected_once:
+            self.metrics.reconnected(platform)
+        self._connected_once.add(platform)
+
+    def problems(self) -> dict[str, str]:
+        """Enabled adapters that are not connected, with the reason (``/healthz``)."""
+        found = {}
+        for name, adapter in self.adapters.items():
+            problem = adapter.health() if isinstance(adapter, ReportsHealth) else None
+            if problem:
+                found[name] = problem
+        return found
+
+    def outbox_depth(self) -> dict[str, int]:
+        """Replies waiting to be sent, for every enabled platform (``/metrics``)."""
+        with self.store.unit() as unit:
+            return {name: 0 for name in self.adapters} | unit.outbox.depth()
 
     def prune(self) -> tuple[int, int]:
         """Forget handled message ids and sent replies older than ``KEEP``: no platform replays that far."""

@@ -31,6 +31,7 @@ from bot.adapters.base import Adapter, Reconciling
 from bot.backoff import backoff_delay
 from bot.errors import AdapterError, RateLimited, RejectedError
 from bot.messages import Outgoing, Place, Reply
+from bot.metrics import Metrics
 from bot.storage import OutboxItem, Store, Unit
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,10 @@ def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
 
 
 class Delivery:
-    def __init__(self, store: Store, adapters: Mapping[str, Adapter], clock: Clock) -> None:
+    def __init__(self, store: Store, adapters: Mapping[str, Adapter], clock: Clock,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.adapters = adapters
         self.clock = clock
         self._wake = asyncio.Event()
@@ -67,8 +70,10 @@ class Delivery:
         self._reconciled: set[str] = set()  # platforms whose replies left unsent by the last process are checked
         self._lanes: dict[PlaceKey, Lane] = {}  # replies waiting for their place's sender, in order
         self._senders: set[asyncio.Task[None]] = set()
+        self._arrivals: dict[int, datetime] = {}  # outbox id -> its command's arrival, until sent or parked
 
-    def enqueue(self, unit: Unit, platform: str, place: Place, reply: Reply) -> Outgoing:
+    def enqueue(self, unit: Unit, platform: str, place: Place, reply: Reply,
+                received_at: datetime | None = None) -> Outgoing:
         adapter = self.adapters[platform]
         text = adapter.render(reply)
         item = unit.outbox.enqueue(
@@ -78,6 +83,8 @@ class Delivery:
             text=text,
             now=self.clock(),
         )
+        if received_at is not None:
+            self._arrivals[item.id] = received_at
         self._claim(item.id)  # the caller sends it (send, or mark_sent for a reply given in place)
         return Outgoing(
             platform=platform,
@@ -158,6 +165,8 @@ class Delivery:
         finally:
             self._release(item.outbox_id)
         self.mark_sent([item])
+        received = self._arrivals.pop(item.outbox_id, None) if item.outbox_id is not None else None
+        self.metrics.sent(item.platform, (self.clock() - received).total_seconds() if received else None)
         return True
 
     def _claim(self, outbox_id: int) -> None:
@@ -197,9 +206,12 @@ class Delivery:
 
     def _failed(self, item: Outgoing, attempts: int, delay: float | None, err: Exception) -> None:
         """Record a failed send; ``delay`` None parks the item for good (the platform refused it)."""
+        self.metrics.failed(item.platform)
         log.warning("send failed platform=%s channel=%s attempt=%d retry_in=%s: %s", item.platform,
                     item.channel_id, attempts + 1, "never" if delay is None else f"{delay:.1f}s", err)
         if item.outbox_id is not None:
+            if delay is None:
+                self._arrivals.pop(item.outbox_id, None)
             now = self.clock()
             retry_at = PARKED if delay is None else now + timedelta(seconds=delay)
             with self.store.unit() as unit:

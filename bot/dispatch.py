@@ -27,6 +27,7 @@ from bot.delivery import Delivery
 from bot.errors import AdapterError, UsageError, UserError
 from bot.i18n import Catalogue
 from bot.messages import Incoming, Outgoing, Reply, SourcePost, Text, TimeTable
+from bot.metrics import Metrics
 from bot.router import Invocation, Router, Unknown
 from bot.scheduler import Scheduler
 from bot.storage import Store, Unit, UserPrefs
@@ -51,8 +52,10 @@ class Services:
 
 class Dispatcher:
     def __init__(self, services: Services, router: Router, delivery: Delivery,
-                 adapters: Mapping[str, Adapter], scheduler: Scheduler | None) -> None:
+                 adapters: Mapping[str, Adapter], scheduler: Scheduler | None,
+                 metrics: Metrics | None = None) -> None:
         self.s = services
+        self.metrics = metrics or Metrics()
         self.router = router
         self.delivery = delivery
         self.adapters = adapters
@@ -88,26 +91,33 @@ class Dispatcher:
         if routed is None:
             return [], JobPlan()
         now = self.s.clock()
+        name = routed.spec.key if isinstance(routed, Invocation) else "unknown"
         try:
             with self.s.store.unit() as unit:
                 if not unit.inbox.claim(incoming.platform, incoming.message_id, now):
+                    self.metrics.command(name, "duplicate")
                     return [], JobPlan()
                 if isinstance(routed, Unknown):
                     lang = self._language(unit, incoming, routed.lang)
-                    return self._answer(unit, incoming, [self._unknown(routed, lang)]), JobPlan()
-                ctx = self._context(unit, incoming, routed, now)
-                ctx.source = source
-                replies = routed.spec.func(ctx)
-                return self._answer(unit, incoming, replies), ctx.jobs
+                    answer = self._answer(unit, incoming, [self._unknown(routed, lang)]), JobPlan()
+                else:
+                    ctx = self._context(unit, incoming, routed, now)
+                    ctx.source = source
+                    replies = routed.spec.func(ctx)
+                    answer = self._answer(unit, incoming, replies), ctx.jobs
         except UserError as err:
             assert isinstance(routed, Invocation)
             spec = routed.spec
+            self.metrics.command(name, "user_error")
             return self._fail(incoming, now, lambda lang: self._user_error(err, spec, lang)), JobPlan()
         except Exception:
             incident = uuid.uuid4().hex[:8]
             log.exception("incident %s: command failed platform=%s channel=%s",
                           incident, incoming.platform, incoming.place.channel_id)
+            self.metrics.command(name, "internal_error")
             return self._fail(incoming, now, lambda lang: self._internal_error(lang, incident)), JobPlan()
+        self.metrics.command(name, "unknown" if isinstance(routed, Unknown) else "ok")
+        return answer
 
     async def _read_source(self, incoming: Incoming, routed: Invocation | Unknown) -> SourcePost | UserError | None:
         """For a ``reads_post`` command, the post its first argument names, read through the adapter.
@@ -150,7 +160,7 @@ class Dispatcher:
         here = adapter.reply_place(incoming)
         for reply in replies:
             place = destination(adapter, reply, here) or here
-            out.append(self.delivery.enqueue(unit, incoming.platform, place, reply))
+            out.append(self.delivery.enqueue(unit, incoming.platform, place, reply, incoming.received_at))
         return out
 
     def apply_jobs(self, plan: JobPlan) -> None:

@@ -16,8 +16,10 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.auxil.process import BotProcess, bot_config
 from tests.fakes.mattermost import FakeMattermost
@@ -316,6 +318,60 @@ async def test_commands_and_replies_survive_the_server_being_away(own: Chat) -> 
     await own.settled()
     assert_answered_once(own, during)
     assert sum("Outage review" in p["message"] for p in mm.posts_by(mm.bot)) == 1
+
+
+async def scrape(chat: Chat) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """``/metrics``, read with prometheus-client's own parser: {(sample name, labels): value}."""
+    async with aiohttp.ClientSession() as http, http.get(chat.url + "/metrics") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = await response.text()
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+async def health(chat: Chat) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as http, http.get(chat.url + "/healthz") as response:
+        return response.status, await response.json()
+
+
+async def test_metrics_count_commands_by_outcome_replies_and_their_latency(own: Chat) -> None:
+    await own.ask("ana", "town-square", "!tz")
+    await own.ask("ben", "town-square", "!time 7pm GMT on 29 Nov 2018")
+    await own.ask("ana", "town-square", "!time at teatime")  # a usage error, answered
+    await own.ask("ben", "town-square", "!frobnicate")
+    own.mm.rate_limit(2, 1.0)  # some replies are refused with 429 and retried
+    limited = [(await own.mm.user_posts("ana", "town-square", "!tz"))["id"] for _ in range(4)]
+    await own.all_answered(limited)
+    own.mm.rate_limit_off()
+    await own.mm.drop_websockets()
+    await own.bot.wait_for_log(r"mattermost: caught up \(connected")
+    await own.settled()
+    metrics = await scrape(own)
+    mattermost = (("platform", "mattermost"),)
+    assert metrics[("coopbot_commands_total", (("command", "tz"), ("outcome", "ok")))] >= 1
+    assert metrics[("coopbot_commands_total", (("command", "time"), ("outcome", "ok")))] == 1
+    assert metrics[("coopbot_commands_total", (("command", "time"), ("outcome", "user_error")))] == 1
+    assert metrics[("coopbot_commands_total", (("command", "unknown"), ("outcome", "unknown")))] == 1
+    sent = metrics[("coopbot_replies_sent_total", mattermost)]
+    assert sent == len(own.mm.posts_by(own.mm.bot))
+    assert metrics[("coopbot_reply_seconds_count", mattermost)] == sent
+    assert 0 < metrics[("coopbot_reply_seconds_sum", mattermost)] < 60
+    assert metrics[("coopbot_replies_failed_total", mattermost)] >= 1
+    assert metrics[("coopbot_reconnects_total", mattermost)] >= 1
+    assert metrics[("coopbot_outbox_depth", mattermost)] == 0
+    assert metrics[("coopbot_uptime_seconds", ())] > 0
+
+
+async def test_healthz_answers_503_naming_the_adapter_while_mattermost_is_away(own: Chat) -> None:
+    assert await health(own) == (200, {"status": "ok"})
+    await own.mm.go_down("refuse")
+    await own.bot.wait_for_log(r"websocket lost")
+    assert await health(own) == (503, {"status": "unavailable",
+                                       "adapters": {"mattermost": "websocket not connected"}})
+    await own.mm.come_back()
+    await own.bot.wait_for_log(r"mattermost: caught up", timeout=30)
+    assert await health(own) == (200, {"status": "ok"})
 
 
 async def test_agenda_from_a_post_number_is_explained_as_a_forum_feature(shared: Chat) -> None:

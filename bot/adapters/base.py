@@ -80,6 +80,17 @@ class StopsOnRefusal(Protocol):
 
 
 @runtime_checkable
+class ReportsHealth(Protocol):
+    """An adapter that can say whether it is connected to its platform (``/healthz``).
+
+    One without ``health`` (the console) is always taken as connected.
+    """
+
+    def health(self) -> str | None:
+        """None while connected; else a short reason (never a secret)."""
+
+
+@runtime_checkable
 class Reconciling(Protocol):
     """An adapter that can tell which queued replies already reached its platform.
 

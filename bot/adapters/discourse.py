@@ -32,6 +32,7 @@ this; making the bot a moderator lifts both.
 from __future__ import annotations
 
 import asyncio
+import time
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -134,6 +135,7 @@ class DiscourseAdapter:
         self._tasks = Background()
         self._first_login = FirstAttempt()
         self.ready = asyncio.Event()
+        self._pushed_at = float("-inf")  # when a webhook last delivered a post (monotonic)
 
     # lifecycle ---------------------------------------------------------------------
 
@@ -186,6 +188,15 @@ class DiscourseAdapter:
         await self._tasks.cancel()
         await self.api.close()
 
+    def health(self) -> str | None:
+        """Connected while the last poll, or a webhook delivered since it, succeeded."""
+        if not self.ready.is_set():
+            return "not signed in yet"
+        failure = self.poller.last_failure
+        if failure is not None and failure[0] > self._pushed_at:
+            return f"last poll failed: {failure[1]}"
+        return None
+
     def _recovered(self) -> None:
         log.info("discourse: the forum answers again")
         if self.on_reconnect:
@@ -197,6 +208,7 @@ class DiscourseAdapter:
         await self._accept(post, private=notification_type == PRIVATE_MESSAGE)
 
     async def _pushed(self, post: PostView) -> None:
+        self._pushed_at = time.monotonic()
         await self._accept(post, private=post.archetype == PRIVATE_ARCHETYPE)
 
     async def _accept(self, post: PostView, *, private: bool) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -58,6 +59,7 @@ class NotificationPoller:
         self.on_recovered: Callable[[], None] | None = None  # the forum answers again after failures
         self.cursor: int | None = None
         self._lock = asyncio.Lock()  # one cycle at a time, however it is started
+        self.last_failure: tuple[float, str] | None = None  # (monotonic time, why) while polls fail
 
     # cursor -----------------------------------------------------------------------
 
@@ -84,6 +86,7 @@ class NotificationPoller:
         while True:
             try:
                 await self.cycle()
+                self.last_failure = None
                 if failures and self.on_recovered:
                     self.on_recovered()
                 failures, delay = 0, self.interval
@@ -92,6 +95,7 @@ class NotificationPoller:
                 log.warning("discourse: polling paused %.1fs by the rate limit", delay)
             except Exception as err:  # the loop outlives a forum that is away (AdapterError) and bugs (traceback)
                 failures += 1
+                self.last_failure = (time.monotonic(), str(err) or type(err).__name__)
                 delay = min(MAX_BACKOFF, self.interval * 2 ** failures)
                 log.warning("discourse: poll failed (%d in a row), next in %.1fs: %s", failures, delay, err,
                             exc_info=not isinstance(err, AdapterError))

@@ -237,6 +237,13 @@ class MattermostAdapter:
         self._cursors.flush()
         await self.rest.close()
 
+    def health(self) -> str | None:
+        if self.me is None:
+            return "not logged in yet"
+        if self._socket is None or not self._socket.connected.is_set():
+            return "websocket not connected"
+        return None
+
     async def _run(self) -> None:
         try:
             self.me = await log_in("mattermost login", self._login, first=self._first_login, cap=self._max_delay)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from bot.storage.driver import db_time, execute
 from bot.storage.records import OutboxItem, RecordNotFound
@@ -26,6 +26,7 @@ _UNSENT = _UNSENT_ON_PLATFORM.where(
 )
 # One more attempt; the other params (sent_at, or next_attempt_at and last_error) are SET too.
 _ATTEMPTED = update(outbox).where(outbox.c.id == bindparam("item_id")).values(attempts=outbox.c.attempts + 1)
+_DEPTH = select(outbox.c.platform, func.count()).where(outbox.c.sent_at.is_(None)).group_by(outbox.c.platform)
 _PRUNE = delete(outbox).where(outbox.c.sent_at < bindparam("older_than"))
 
 
@@ -59,6 +60,10 @@ class OutboxRepo:
     def mark_failed(self, item_id: int, now: datetime, retry_at: datetime, error: str) -> None:
         """Count a failed attempt; the item is due again at ``retry_at`` (never before ``now``)."""
         self._attempted(item_id, next_attempt_at=max(now, retry_at), last_error=error)
+
+    def depth(self) -> dict[str, int]:
+        """How many replies wait to be sent (parked ones included), by platform."""
+        return {platform: count for platform, count in self._conn.execute(_DEPTH)}
 
     def prune(self, older_than: datetime) -> int:
         """Delete items sent before ``older_than``; returns how many."""
