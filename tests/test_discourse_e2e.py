@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
+
 from bot.storage import Store
 from tests.test_agenda import SEED_PROPOSAL
 from tests.auxil.discourse_bot import NOTIFICATIONS, WEBHOOK_SECRET, DiscourseBot, RequestSignal, discourse_config
@@ -264,3 +266,24 @@ async def test_agenda_from_a_post_takes_the_seed_threads_three_topics(tmp_path: 
         text, comment = post.raw.rsplit("\n\n", 1)
         assert text.splitlines()[-3:] == expected
         assert re.fullmatch(r"<!-- coopbot:[0-9]+/0 -->", comment)  # the outbox mark, which Discourse does not render
+
+
+async def test_healthz_is_503_while_polls_fail_and_200_once_one_succeeds(tmp_path: pathlib.Path) -> None:
+    async with running(tmp_path) as (forum, bot, requests):
+        await polls(requests, 1)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(bot.url + "/healthz") as response:
+                assert response.status == 200
+            keys = dict(forum.api_keys)
+            forum.api_keys.clear()  # the forum now answers every poll 403
+            await bot.log(r"poll failed \(1 in a row\)")
+            async with http.get(bot.url + "/healthz") as response:
+                assert response.status == 503
+                body = await response.json()
+            assert body["status"] == "unavailable" and body["adapters"]["discourse"].startswith("last poll failed")
+            assert forum.api_key not in str(body)
+            forum.api_keys.update(keys)
+            await polls(requests, 1)
+            await polls(requests, 1)
+            async with http.get(bot.url + "/healthz") as response:
+                assert response.status == 200
