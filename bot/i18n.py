@@ -14,6 +14,7 @@ import yaml
 from babel.units import format_unit
 
 LANGUAGES = ("en", "es")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ten times faster where it is built in
 REFERENCE = "en"
 
 
@@ -37,7 +38,7 @@ class Catalogue:
     def load(cls) -> Catalogue:
         folder = resources.files("bot") / "locales"
         messages = {
-            lang: _flatten(yaml.safe_load((folder / f"{lang}.yaml").read_text("utf-8")))
+            lang: _flatten(yaml.load((folder / f"{lang}.yaml").read_text("utf-8"), Loader=_LOADER))
             for lang in LANGUAGES
         }
         return cls(messages)

@@ -63,6 +63,27 @@ def posted(post: dict[str, Any] | str, **data: Any) -> str:
 # --- frames ------------------------------------------------------------------------------------
 
 
+def go_post(post: dict[str, Any]) -> str:
+    """A post as the server's Go encoder writes it: compact, fields in the struct's order."""
+    return json.dumps(post, separators=(",", ":"))
+
+
+def test_the_bots_own_post_coming_back_is_not_parsed_but_keeps_its_sequence_number() -> None:
+    own = {**POST, "user_id": "b" * 26, "message": "not { valid json inside would not matter"}
+    frame = parse_frame(posted(go_post(own)[:-1]), own_user="b" * 26)  # cut short: never parsed
+    assert frame == OtherEvent("posted", 3)
+
+
+def test_a_post_quoting_the_bots_id_as_its_author_field_is_still_a_members_post() -> None:
+    sneaky = {**POST, "message": '"user_id":"' + "b" * 26 + '"'}
+    frame = parse_frame(posted(go_post(sneaky)), own_user="b" * 26)
+    assert isinstance(frame, Posted) and frame.post.user_id == "u" * 26
+    laid_out_otherwise = json.dumps({"message": "!tz", **{k: v for k, v in POST.items() if k != "message"},
+                                     "user_id": "b" * 26})
+    frame = parse_frame(posted(laid_out_otherwise), own_user="b" * 26)
+    assert isinstance(frame, Posted) and frame.post.user_id == "b" * 26  # parsed in full, then dropped
+
+
 def test_a_posted_event_carries_the_post_decoded_from_its_json_string() -> None:
     frame = parse_frame(posted(POST, mentions=json.dumps(["b" * 26])))
     assert isinstance(frame, Posted)

@@ -27,10 +27,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import urlsplit
 
-from aiohttp import web
 from mattermostdriver import Driver
 from mattermostdriver.exceptions import NoAccessTokenProvided, NotEnoughPermissions, ResourceNotFound
 
@@ -57,6 +56,9 @@ from bot.marks import mark, posted_parts
 from bot.messages import Incoming, Outgoing, Place, Reaction, Reply, Sender
 from bot.rendering import render, split_message
 from bot.storage import Store
+
+if TYPE_CHECKING:  # aiohttp.web is loaded only with the server on (bot.server)
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -277,8 +279,8 @@ class MattermostAdapter:
         self._jobs.put_nowait(CatchUp(f"connected ({connection_id})"))
 
     def _on_frame(self, raw: str | bytes) -> None:
-        try:
-            frame = parse_frame(raw)
+        try:  # our own replies coming back are not parsed: nothing to do (a catch-up re-reads and drops them)
+            frame = parse_frame(raw, self.me.id if self.me else None)
         except MalformedEvent as err:
             log.warning("mattermost: malformed frame skipped: %s", err)
             return
@@ -286,7 +288,7 @@ class MattermostAdapter:
         if seq is not None:
             self._check_sequence(seq)
         if isinstance(frame, Posted) and self.me is not None and frame.post.user_id == self.me.id:
-            return  # our own reply coming back: nothing to do (a catch-up re-reads and drops it)
+            return  # laid out otherwise, so parsed after all
         if isinstance(frame, (Posted, Reacted)):
             self._jobs.put_nowait(frame)
 
@@ -500,11 +502,15 @@ class MattermostAdapter:
     # slash command ---------------------------------------------------------------------
 
     def routes(self, respond: Respond, prefix: str) -> list[web.RouteDef]:
+        from aiohttp import web
+
         async def slash(request: web.Request) -> web.Response:
             return await self._slash(request, respond, prefix)
         return [web.post("/mattermost/command", slash)]
 
     async def _slash(self, request: web.Request, respond: Respond, prefix: str) -> web.Response:
+        from aiohttp import web
+
         form = await request.post()
         fields = {key: str(value) for key, value in form.items()}
         if not slash_token_ok(self._slash_token, fields.get("token", ""), request.headers.get("Authorization", "")):

@@ -87,8 +87,12 @@ class Response:
 Frame = Union[Hello, Posted, Reacted, OtherEvent, Response]
 
 
-def parse_frame(raw: str | bytes) -> Frame:
-    """One websocket message; raises ``MalformedEvent`` if it is not one Mattermost sends."""
+def parse_frame(raw: str | bytes, own_user: str | None = None) -> Frame:
+    """One websocket message; raises ``MalformedEvent`` if it is not one Mattermost sends.
+
+    A post by ``own_user`` (the bot's replies coming back) is not parsed past
+    its author: it is returned as an ``OtherEvent`` that keeps its ``seq``.
+    """
     message = _object(_loads(raw), "frame")
     if "event" not in message:
         if "status" in message:
@@ -100,6 +104,8 @@ def parse_frame(raw: str | bytes) -> Frame:
     if name == "hello":
         return Hello(_text(data, "connection_id"), seq)
     if name == "posted":
+        if own_user is not None and _written_by(data.get("post"), own_user):
+            return OtherEvent(name, seq)
         return Posted(
             post=parse_post(_embedded(data, "post")),
             channel_type=_text(data, "channel_type", default=""),
@@ -215,6 +221,27 @@ def profile_zone(user: Mapping[str, Any]) -> str | None:
 # --- small readers --------------------------------------------------------------------------
 
 _MISSING: Any = object()
+
+
+_AUTHOR = '"user_id":"'
+_MESSAGE = '"message":"'
+
+
+def _written_by(post: Any, user_id: str) -> bool:
+    """Whether the post, still as JSON text, is by ``user_id``; read without parsing it.
+
+    Mattermost writes ``user_id`` before ``message``, so the first ``"user_id":"``
+    ahead of the message is the author's; if the text is laid out otherwise the
+    answer is False and the post is parsed in full.
+    """
+    if not isinstance(post, str):
+        return False
+    at = post.find(_AUTHOR)
+    message = post.find(_MESSAGE)
+    if at < 0 or 0 <= message < at:
+        return False
+    start = at + len(_AUTHOR)
+    return post.startswith(user_id, start) and post.startswith('"', start + len(user_id))
 
 
 def _loads(raw: str | bytes) -> Any:
