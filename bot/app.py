@@ -29,6 +29,7 @@ from bot.metrics import Metrics
 from bot.router import Router
 from bot.scheduler import Scheduler
 from bot.storage import Store
+from bot.storage.engine import WAL_LIMIT_BYTES
 from bot.zones import CoopZone, ResolvedZone, ZoneResolver
 from config.model import Config, mask_url
 
@@ -43,7 +44,6 @@ KEEP = timedelta(days=30)
 HOUSEKEEPING_SECONDS = 6 * 3600
 CHECKPOINT_SECONDS = 30
 CHECKPOINT_TICK = 0.1
-WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024  # a log this long is checkpointed without waiting for the half minute
 STOP_DRAIN_SECONDS = 5.0
 
 
@@ -173,12 +173,14 @@ class App:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
     async def _checkpoints(self) -> None:
-        """Keep SQLite's write-ahead log short, off the event loop (see bot/storage/engine.py):
-        every half minute, and at once when it has grown long (under load, megabytes a second)."""
+        """Keep SQLite's write-ahead log short (see bot/storage/engine.py): every half minute, and at
+        once when its file passes ``WAL_LIMIT_BYTES`` (under load, megabytes a second): a passive
+        checkpoint in a thread, then the log emptied on this thread. One threshold for both, so
+        a file left long by a passive checkpoint is emptied, not checkpointed again every tick."""
         last = time.monotonic()
         while True:
             await asyncio.sleep(CHECKPOINT_TICK)
-            if self.store.wal_bytes() < WAL_CHECKPOINT_BYTES and time.monotonic() - last < CHECKPOINT_SECONDS:
+            if self.store.wal_bytes() <= WAL_LIMIT_BYTES and time.monotonic() - last < CHECKPOINT_SECONDS:
                 continue
             last = time.monotonic()
             try:

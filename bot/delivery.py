@@ -44,7 +44,8 @@ PARKED = datetime(9999, 1, 1, tzinfo=timezone.utc)  # "retry never": kept for th
 BASE_DELAY = 1.0
 MAX_DELAY = 300.0
 CLAIM_SECONDS = 60.0  # longer than any one send (the adapters time out after 15 s)
-NOT_PARKED = PARKED - timedelta(days=1)  # "due" for retry_now: every failed item not parked
+NOT_PARKED = PARKED - timedelta(days=1)
+ARRIVALS_KEPT = timedelta(days=1)  # a command's arrival, for the latency metric, while its reply is unsent  # "due" for retry_now: every failed item not parked
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
@@ -165,8 +166,6 @@ class Delivery:
         finally:
             self._release(item.outbox_id)
         self.mark_sent([item])
-        received = self._arrivals.pop(item.outbox_id, None) if item.outbox_id is not None else None
-        self.metrics.sent(item.platform, (self.clock() - received).total_seconds() if received else None)
         return True
 
     def _claim(self, outbox_id: int) -> None:
@@ -182,14 +181,17 @@ class Delivery:
             self._settled.add(outbox_id)
 
     def mark_sent(self, items: Sequence[Outgoing]) -> None:
-        """Note items as sent; written in one batch right after the current burst of sends.
+        """Note items as sent (counted, with their latency); written in one batch right after the
+        current burst of sends.
 
-        Batching keeps a transaction off every reply's path. A crash inside that
-        one loop turn could resend a reply at the next start: at-least-once at
-        the very edge, never a lost reply.
+        Batching keeps a transaction off every reply's path. A reply posted but
+        not yet written down when the process dies is found by reconciling at
+        the next start, and not sent again.
         """
         for item in items:
             self._release(item.outbox_id)
+            received = self._arrivals.pop(item.outbox_id, None) if item.outbox_id is not None else None
+            self.metrics.sent(item.platform, (self.clock() - received).total_seconds() if received else None)
         self._sent_ids += [i.outbox_id for i in items if i.outbox_id is not None]
         if self._sent_ids and not self._flush_planned:
             self._flush_planned = True
@@ -230,6 +232,8 @@ class Delivery:
             self._settled.clear()
             now = time.monotonic()
             self._claims = {outbox_id: until for outbox_id, until in self._claims.items() if until > now}
+            forgotten = self.clock() - ARRIVALS_KEPT  # e.g. of a reply whose transaction rolled back
+            self._arrivals = {outbox_id: at for outbox_id, at in self._arrivals.items() if at > forgotten}
             sent = 0
             for platform in self.adapters:
                 sent += await self._retry_platform(platform)

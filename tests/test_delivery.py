@@ -9,7 +9,7 @@ import asyncio
 import pathlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -17,6 +17,7 @@ from bot.adapters.base import OnMessage
 from bot.delivery import Delivery
 from bot.errors import AdapterError
 from bot.messages import Incoming, Outgoing, Place, Reply, Text
+from bot.metrics import Metrics
 from bot.storage import Store
 
 PLACE = Place("chat", "room")
@@ -205,4 +206,29 @@ async def test_replies_left_unsent_by_the_last_process_are_checked_before_any_is
     after.retry_now("chat")
     assert await after.retry_due() == 1  # checked once per start, not before every retry
     assert len(adapter.asked) == 2 and adapter.sent == ["never posted", "queued by this process"]
+    store.close()
+
+
+class CountingMetrics(Metrics):
+    def __init__(self) -> None:
+        self.sent_seconds: list[float | None] = []
+
+    def sent(self, platform: str, seconds: float | None) -> None:
+        self.sent_seconds.append(seconds)
+
+
+async def test_a_reply_given_in_place_is_counted_with_its_latency_and_its_arrival_forgotten(
+        tmp_path: pathlib.Path, adapter: RecordingAdapter) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'coopbot.db'}")
+    store.migrate()
+    metrics = CountingMetrics()
+    now = datetime.now(timezone.utc)
+    delivery = Delivery(store, {"chat": adapter}, lambda: now, metrics)
+    with store.unit() as unit:  # as a slash command's answer, returned in the HTTP response
+        item = delivery.enqueue(unit, "chat", PLACE, Reply(parts=(Text("16:00"),), lang="en"),
+                                received_at=now - timedelta(milliseconds=250))
+    delivery.mark_sent([item])
+    delivery.flush_sent()
+    assert metrics.sent_seconds == [0.25]
+    assert delivery._arrivals == {}
     store.close()

@@ -12,14 +12,13 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from bot.errors import StorageError
-from bot.storage.engine import WAL_LIMIT_BYTES, make_engine
+from bot.storage.engine import BUSY_TIMEOUT_MS, WAL_LIMIT_BYTES, make_engine
 from bot.storage.migrate import upgrade
 from bot.storage.unit import Unit
 from bot.storage.users import PrefsCache
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_S = 10
 BOUND_WAIT_MS = 50
 
 
@@ -38,6 +37,9 @@ class Store:
         self.prefs = PrefsCache()
         self._loop_thread: int | None = None
         self._kept: Connection | None = None
+        parsed = self.engine.url  # the SQLite file, for checkpoints; None for PostgreSQL and in-memory SQLite
+        on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+        self._sqlite_file: str | None = parsed.database if on_disk else None
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; a no-op when it is already there."""
@@ -91,14 +93,14 @@ class Store:
         up with the log's end, so the log is never started again and only
         grows: ``bound_wal`` finishes the job.
         """
-        path = self._sqlite_path()
+        path = self._sqlite_file
         if path is None:
             return
-        with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)) as connection:
+        with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as connection:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def bound_wal(self) -> bool:
-        """On the event loop's thread, if the log is longer than ``WAL_LIMIT_BYTES``: checkpoint it
+        """On the event loop's thread, if the log file is longer than ``WAL_LIMIT_BYTES``: checkpoint it
         there, between two commands, so it completes (no write can come in meanwhile) and empty
         it (TRUNCATE). Cheap after ``checkpoint`` copied all but the last pages; it waits at most
         ``BOUND_WAIT_MS`` for a reader elsewhere, else the next round tries again. True if emptied."""
@@ -111,22 +113,16 @@ class Store:
             try:
                 busy, _, _ = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             finally:
-                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         return not busy
 
     def wal_bytes(self) -> int:
         """The size of SQLite's write-ahead log file (0 without one)."""
-        path = self._sqlite_path()
+        path = self._sqlite_file
         try:
             return os.stat(f"{path}-wal").st_size if path else 0
         except FileNotFoundError:
             return 0
-
-    def _sqlite_path(self) -> str | None:
-        url = self.engine.url
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            return None
-        return url.database
 
     def close(self) -> None:
         if self._kept is not None:
