@@ -24,7 +24,7 @@ from bot.errors import ConfigError
 
 SUPPORTED_DIALECTS = frozenset({"sqlite", "postgresql"})
 BUSY_TIMEOUT_MS = 10_000
-WAL_LIMIT_BYTES = 4 * 1024 * 1024  # past this, the log is checkpointed and emptied (App._checkpoints)
+WAL_LIMIT_BYTES = 8 * 1024 * 1024  # past this, the log is checkpointed and emptied (App._checkpoints)
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
