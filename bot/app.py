@@ -153,8 +153,7 @@ class App:
 
     def outbox_depth(self) -> dict[str, int]:
         """Replies waiting to be sent, for every enabled platform (``/metrics``)."""
-        with self.store.unit() as unit:
-            return {name: 0 for name in self.adapters} | unit.outbox.depth()
+        return {name: 0 for name in self.adapters} | self.delivery.depth()
 
     def prune(self) -> tuple[int, int]:
         """Forget handled message ids and sent replies older than ``KEEP``: no platform replays that far."""

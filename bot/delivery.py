@@ -45,6 +45,7 @@ BASE_DELAY = 1.0
 MAX_DELAY = 300.0
 CLAIM_SECONDS = 60.0  # longer than any one send (the adapters time out after 15 s)
 NOT_PARKED = PARKED - timedelta(days=1)
+MARKS_WAIT = 0.05  # seconds sent marks wait for a command's transaction to ride in, before their own
 ARRIVALS_KEPT = timedelta(days=1)  # a command's arrival, for the latency metric, while its reply is unsent  # "due" for retry_now: every failed item not parked
 
 
@@ -61,8 +62,8 @@ class Delivery:
         self.adapters = adapters
         self.clock = clock
         self._wake = asyncio.Event()
-        self._sent_ids: list[int] = []
-        self._flush_planned = False
+        self._sent_ids: list[int] = []  # sent, not yet written down
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._claims: dict[int, float] = {}  # outbox id -> monotonic deadline of its sender's claim
         self._settled: set[int] = set()  # attempts ended since the retry loop last read the outbox
         self._retrying = asyncio.Lock()
@@ -77,6 +78,7 @@ class Delivery:
                 received_at: datetime | None = None) -> Outgoing:
         adapter = self.adapters[platform]
         text = adapter.render(reply)
+        self._write_marks(unit)
         item = unit.outbox.enqueue(
             platform=platform,
             channel_id=place.channel_id,
@@ -181,10 +183,10 @@ class Delivery:
             self._settled.add(outbox_id)
 
     def mark_sent(self, items: Sequence[Outgoing]) -> None:
-        """Note items as sent (counted, with their latency); written in one batch right after the
-        current burst of sends.
+        """Note items as sent (counted, with their latency); written down in the next reply's
+        transaction, or in their own after ``MARKS_WAIT`` seconds.
 
-        Batching keeps a transaction off every reply's path. A reply posted but
+        So a busy bot commits once per command, not twice. A reply posted but
         not yet written down when the process dies is found by reconciling at
         the next start, and not sent again.
         """
@@ -192,19 +194,34 @@ class Delivery:
             self._release(item.outbox_id)
             received = self._arrivals.pop(item.outbox_id, None) if item.outbox_id is not None else None
             self.metrics.sent(item.platform, (self.clock() - received).total_seconds() if received else None)
-        self._sent_ids += [i.outbox_id for i in items if i.outbox_id is not None]
-        if self._sent_ids and not self._flush_planned:
-            self._flush_planned = True
-            asyncio.get_running_loop().call_soon(self.flush_sent)
+        self._pending([i.outbox_id for i in items if i.outbox_id is not None])
 
-    def flush_sent(self) -> None:
-        self._flush_planned = False
+    def _pending(self, ids: list[int]) -> None:
+        self._sent_ids += ids
+        if self._sent_ids and self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(MARKS_WAIT, self.flush_sent)
+
+    def _write_marks(self, unit: Unit) -> None:
+        """The pending sent marks, written in ``unit``; pending again if it does not commit."""
         ids, self._sent_ids = self._sent_ids, []
         if ids:
+            unit.outbox.mark_all_sent(ids, self.clock())
+            unit.on_rollback(lambda: self._pending(ids))
+
+    def depth(self) -> dict[str, int]:
+        """Replies still to be sent, by platform (the pending sent marks written first, so they do not count)."""
+        with self.store.unit() as unit:
+            self._write_marks(unit)
+            return unit.outbox.depth()
+
+    def flush_sent(self) -> None:
+        """Write the pending sent marks now, in a transaction of their own."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if self._sent_ids:
             with self.store.unit() as unit:
-                now = self.clock()
-                for outbox_id in ids:
-                    unit.outbox.mark_sent(outbox_id, now)
+                self._write_marks(unit)
 
     def _failed(self, item: Outgoing, attempts: int, delay: float | None, err: Exception) -> None:
         """Record a failed send; ``delay`` None parks the item for good (the platform refused it)."""

@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 
 from bot.adapters.base import OnMessage
-from bot.delivery import Delivery
+from bot.delivery import MARKS_WAIT, Delivery
 from bot.errors import AdapterError
 from bot.messages import Incoming, Outgoing, Place, Reply, Text
 from bot.metrics import Metrics
@@ -104,8 +105,40 @@ async def test_replies_keep_their_order_within_a_place_while_places_go_side_by_s
     gate.set()
     await delivery.idle(5)
     assert adapter.sent == ["thread reply", "room 1", "room 2", "room 3"]
-    await asyncio.sleep(0)  # the sent marks are written in one batch, a loop turn later
+    await asyncio.sleep(MARKS_WAIT * 2)  # with no reply to ride along with, the marks are written on their own
     assert unsent(delivery) == []
+
+
+def commits(store: Store) -> list[str]:
+    """Every COMMIT the store's SQLite connections run from now on, as a list that grows."""
+    seen: list[str] = []
+    event.listen(store.engine, "commit", lambda _conn: seen.append("commit"))
+    return seen
+
+
+async def test_sent_marks_ride_in_the_next_replys_transaction(delivery: Delivery, adapter: RecordingAdapter) -> None:
+    first = enqueue(delivery, "first")
+    await delivery.send([first])
+    committed = commits(delivery.store)
+    second = enqueue(delivery, "second")  # one transaction: the second reply queued, the first marked sent
+    assert committed == ["commit"]
+    assert unsent(delivery) == ["second"]
+    await delivery.send([second])
+    await asyncio.sleep(MARKS_WAIT * 2)
+    assert unsent(delivery) == []
+
+
+async def test_sent_marks_taken_into_a_transaction_that_rolls_back_are_written_later(
+        delivery: Delivery, adapter: RecordingAdapter) -> None:
+    first = enqueue(delivery, "first")
+    await delivery.send([first])
+    with pytest.raises(RuntimeError), delivery.store.unit() as unit:  # a command's handler failing after its reply
+        delivery.enqueue(unit, "chat", PLACE, Reply(parts=(Text("never"),), lang="en"))
+        raise RuntimeError("handler bug")
+    assert unsent(delivery) == ["first"]  # not written (yet), and not lost
+    delivery.flush_sent()
+    assert unsent(delivery) == []
+    assert adapter.sent == ["first"]
 
 
 async def test_on_stop_the_lanes_get_a_while_then_what_is_unsent_stays_in_the_outbox(

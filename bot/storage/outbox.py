@@ -1,6 +1,7 @@
 """Replies on their way out, kept until a platform accepted them."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +57,13 @@ class OutboxRepo:
     def mark_sent(self, item_id: int, now: datetime) -> None:
         if execute(self._conn, _SENT, (db_time(self._conn, now), item_id)).rowcount != 1:
             raise RecordNotFound("outbox", item_id)
+
+    def mark_all_sent(self, item_ids: Sequence[int], now: datetime) -> None:
+        """``mark_sent`` for each; an id no longer in the outbox is skipped rather than raised, because
+        these marks ride along in another write's transaction, which they must never fail."""
+        at = db_time(self._conn, now)
+        for item_id in item_ids:
+            execute(self._conn, _SENT, (at, item_id))
 
     def mark_failed(self, item_id: int, now: datetime, retry_at: datetime, error: str) -> None:
         """Count a failed attempt; the item is due again at ``retry_at`` (never before ``now``)."""

@@ -48,16 +48,22 @@ class Store:
 
     @contextmanager
     def unit(self) -> Iterator[Unit]:
-        """One transaction: commits when the block ends, rolls back if it raises."""
+        """One transaction: commits when the block ends, rolls back (and runs ``on_rollback``) if it raises."""
         on_loop = self._loop_thread == threading.get_ident()
         cache = self.prefs if on_loop else None
-        with self._translated(), self._transaction(on_loop) as connection:
-            unit = Unit(connection, cache)
-            try:
-                yield unit
-            finally:  # committed or not, what it wrote is read afresh next time
-                for key in unit.users.changed:
-                    self.prefs.forget(key)
+        unit: Unit | None = None
+        try:
+            with self._translated(), self._transaction(on_loop) as connection:
+                unit = Unit(connection, cache)
+                try:
+                    yield unit
+                finally:  # committed or not, what it wrote is read afresh next time
+                    for key in unit.users.changed:
+                        self.prefs.forget(key)
+        except BaseException:  # the block raised, or the commit failed: nothing was written
+            if unit is not None:
+                unit.rolled_back()
+            raise
 
     @contextmanager
     def _transaction(self, on_loop: bool) -> Iterator[Connection]:

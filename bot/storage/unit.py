@@ -1,6 +1,8 @@
 """A unit of work: one transaction and the repositories that write through it."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Connection
 
 from bot.storage.agenda import AgendaRepo
@@ -18,7 +20,7 @@ class Unit:
     Get one from ``Store.unit()``; do not keep it past its ``with`` block.
     """
 
-    __slots__ = ("users", "channels", "calls", "reminders", "inbox", "outbox", "cursors", "agenda")
+    __slots__ = ("users", "channels", "calls", "reminders", "inbox", "outbox", "cursors", "agenda", "_undo")
 
     def __init__(self, conn: Connection, prefs: PrefsCache | None = None) -> None:
         self.users = UserRepo(conn, prefs)
@@ -29,3 +31,15 @@ class Unit:
         self.outbox = OutboxRepo(conn)
         self.cursors = CursorRepo(conn)
         self.agenda = AgendaRepo(conn)
+        self._undo: list[Callable[[], None]] = []
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        """Call ``undo`` if this unit does not commit: to put back in memory what was taken out
+        to be written here."""
+        self._undo.append(undo)
+
+    def rolled_back(self) -> None:
+        """Run the ``on_rollback`` callbacks, once (the ``Store`` calls this)."""
+        undo, self._undo = self._undo, []
+        for callback in undo:
+            callback()
