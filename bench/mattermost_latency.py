@@ -25,6 +25,10 @@ this process, on loopback:
   never answered and how many were answered more than once;
 * memory: the peak resident set (VmHWM, read from /proc while the bot runs).
 
+Under the table, coopbot's libraries alone (``LIBRARIES``: what a Mattermost-only
+coopbot on SQLite imports, run in a bare interpreter): their peak RSS and the
+seconds from spawn to all imported, the floor under coopbot's own two figures.
+
 The floor, ``bench/echo_aiohttp.py``, is a bare aiohttp client (a websocket and
 a pooled session, no logic); ``bench/echo_mmpy.py`` is mmpy_bot 2.2.1 with a
 one-function plugin. Both answer ``!ping``; coopbot answers ``!help tz`` (a
@@ -42,6 +46,7 @@ import os
 import pathlib
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -186,6 +191,33 @@ async def first_answer(contender: Contender, folder: pathlib.Path) -> float:
     return answered - spawned
 
 
+# What a Mattermost-only coopbot on SQLite imports from its libraries, with one pydantic model
+# built (pydantic loads most of itself on the first): the floor under its memory and start.
+LIBRARIES = """
+import asyncio, aiohttp, orjson, pytz, yaml, websockets.asyncio.client, mattermostdriver, babel.dates, babel.units
+import sqlalchemy, sqlalchemy.dialects.sqlite, apscheduler.schedulers.asyncio, apscheduler.jobstores.sqlalchemy
+import pydantic
+class Setting(pydantic.BaseModel):
+    name: str
+Setting(name="x")
+print(open("/proc/self/status").read().split("VmHWM:")[1].split()[0], flush=True)
+"""
+
+
+def libraries_alone(starts: int) -> tuple[float, float]:
+    """Peak RSS (MB) and seconds from spawn to everything imported (median of ``starts``),
+    for coopbot's libraries in a bare interpreter: what no code of ours could save."""
+    peaks, seconds = [], []
+    for _ in range(max(1, starts)):
+        spawned = time.perf_counter()
+        with subprocess.Popen([sys.executable, "-c", LIBRARIES], stdout=subprocess.PIPE, text=True) as child:
+            assert child.stdout is not None
+            line = child.stdout.readline()  # printed once all is imported (its exit is not counted)
+            seconds.append(time.perf_counter() - spawned)
+        peaks.append(int(line) / 1024)
+    return max(peaks), statistics.median(seconds)
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
@@ -276,11 +308,14 @@ async def main() -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     chosen = [c for c in contenders(args.profile) if not args.only or args.only in c.name]
+    alone_mb, alone_s = libraries_alone(args.starts)
     results = await measure(chosen, args)
     print(f"{args.sequential} sequential round trips in {args.rounds} rounds (after {WARM_UP} warm-up), "
           f"{args.burst} commands with {args.in_flight} in flight, first answer median of {args.starts} starts; "
           f"{machine()}")
     print(table(results))
+    print(f"coopbot's libraries alone, imported in a bare interpreter (no bot): peak RSS {alone_mb:.0f} MB, "
+          f"{alone_s:.2f} s from spawn (median of {max(1, args.starts)})")
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ class App:
         await self.delivery.retry_due()  # replies queued before a restart go out now
         # What start-up made lives as long as the process: out of the collector's sight, a full
         # collection no longer walks ~100k objects (a 45-70 ms stall in some command's reply).
-        gc.collect()
+        # No collection first: it found 50 unreachable objects in 60 ms, all on the first answer's path.
         gc.freeze()
         log.info("coopbot ready: adapters=%s storage=%s", ",".join(self.adapters), mask_url(self.config.storage.url))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import pathlib
 from collections.abc import AsyncIterator
@@ -153,3 +154,13 @@ async def test_old_message_ids_and_sent_replies_are_pruned_but_recent_ones_kept(
     assert app.prune() == (0, 0)
     app.clock = lambda: datetime.now(timezone.utc) + timedelta(days=31)
     assert app.prune() == (1, 1)
+
+
+async def test_what_start_up_made_is_out_of_the_collectors_sight(config: Config) -> None:
+    gc.unfreeze()  # earlier tests' apps froze theirs
+    app = App(config, adapters={"console": RecordingAdapter()})
+    await app.start()
+    try:  # a full collection no longer walks them: no stall in some later command's reply
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        await app.stop()
