@@ -308,6 +308,8 @@ async def main() -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     chosen = [c for c in contenders(args.profile) if not args.only or args.only in c.name]
+    if not chosen:
+        parser.error(f"--only {args.only!r} matches none of: {', '.join(sorted({c.name for c in contenders(None)}))}")
     alone_mb, alone_s = libraries_alone(args.starts)
     results = await measure(chosen, args)
     print(f"{args.sequential} sequential round trips in {args.rounds} rounds (after {WARM_UP} warm-up), "

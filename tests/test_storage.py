@@ -158,8 +158,9 @@ def test_sqlite_file_is_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'coopbot.db'}")
     with store.engine.connect() as conn:
         pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                   for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")}
-    assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 10_000}
+                   for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "page_size")}
+    assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 10_000,
+                       "page_size": 1024}
     store.close()
 
 

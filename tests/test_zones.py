@@ -203,3 +203,14 @@ def test_any_written_offset_resolves_to_that_offset(sign: str, hours: int, minut
 def test_resolving_any_text_never_raises(text: str) -> None:
     resolved = RESOLVER.resolve(text)
     assert resolved is None or isinstance(resolved, ResolvedZone)
+
+
+def test_a_phrase_resolved_again_is_remembered_and_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    resolver = ZoneResolver(COOPS)
+    first = resolver.resolve("America/Argentina/Buenos_Aires")
+    assert first is not None and resolver.resolve("America/Argentina/Buenos_Aires") is first
+    assert resolver.resolve("Atlantis") is None and resolver.resolve("Atlantis") is None
+    monkeypatch.setattr("bot.zones._RESOLVED_KEPT", 3)
+    for n in range(10):
+        assert resolver.resolve(f"UTC+{n}") == zone(f"UTC+{n}")
+        assert len(resolver._resolved) <= 3
