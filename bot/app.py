@@ -174,8 +174,8 @@ class App:
     async def _checkpoints(self) -> None:
         """Keep SQLite's write-ahead log short (see bot/storage/engine.py): every half minute, and at
         once when its file passes ``WAL_LIMIT_BYTES`` (under load, megabytes a second): a passive
-        checkpoint in a thread, then the log emptied on this thread. One threshold for both, so
-        a file left long by a passive checkpoint is emptied, not checkpointed again every tick."""
+        checkpoint in a thread, then finished on this thread, so the log starts again. One threshold for
+        both, so a file left long by a passive checkpoint is finished, not checkpointed again every tick."""
         last = time.monotonic()
         while True:
             await asyncio.sleep(CHECKPOINT_TICK)

@@ -25,7 +25,7 @@ from bot.errors import ConfigError
 SUPPORTED_DIALECTS = frozenset({"sqlite", "postgresql"})
 BUSY_TIMEOUT_MS = 10_000
 PAGE_SIZE = 1024
-WAL_LIMIT_BYTES = 8 * 1024 * 1024  # past this, the log is checkpointed and emptied (App._checkpoints)
+WAL_LIMIT_BYTES = 8 * 1024 * 1024  # past this, the log is checkpointed and started again (App._checkpoints)
 
 _SQLITE_PRAGMAS = (
     # A new database only (an existing file keeps its size): every commit writes each page it
@@ -37,7 +37,7 @@ _SQLITE_PRAGMAS = (
     # No checkpoint inside a commit (it syncs the file: 10 ms on a command's path);
     # the running bot checkpoints in a thread instead (Store.checkpoint).
     "PRAGMA wal_autocheckpoint=0",
-    # After a checkpoint that empties the log, the file shrinks back to this (bytes).
+    # When the log starts again after a checkpoint, a longer file is cut back to this (bytes).
     f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}",
     "PRAGMA foreign_keys=ON",
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
