@@ -8,8 +8,8 @@ away and nothing is answered twice.
 
 Replies go out side by side, each place (a channel, or a thread in it) in
 order: ``submit`` puts them in the place's lane and returns at once, so a
-command's handling never waits for the network and sent marks are written in
-batches. ``drain`` waits for the lanes on stop.
+command's handling never waits for the network, and a sent mark is written in
+the next reply's transaction (``mark_sent``). ``drain`` waits for the lanes on stop.
 
 One sender per item: an item is claimed (in memory) from the moment it is
 enqueued until its first attempt ends, and the retry loop skips claimed items
@@ -44,9 +44,9 @@ PARKED = datetime(9999, 1, 1, tzinfo=timezone.utc)  # "retry never": kept for th
 BASE_DELAY = 1.0
 MAX_DELAY = 300.0
 CLAIM_SECONDS = 60.0  # longer than any one send (the adapters time out after 15 s)
-NOT_PARKED = PARKED - timedelta(days=1)
+NOT_PARKED = PARKED - timedelta(days=1)  # "due" for retry_now: every failed item not parked
 MARKS_WAIT = 0.05  # seconds sent marks wait for a command's transaction to ride in, before their own
-ARRIVALS_KEPT = timedelta(days=1)  # a command's arrival, for the latency metric, while its reply is unsent  # "due" for retry_now: every failed item not parked
+ARRIVALS_KEPT = timedelta(days=1)  # a command's arrival, for the latency metric, while its reply is unsent
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> float:

@@ -36,7 +36,7 @@ _T = TypeVar("_T")
 _MINUS_SIGN = "\u2212"
 _MAX_OFFSET_MINUTES = 14 * 60
 _MAX_NAME = 200
-_RESOLVED_KEPT = 4096
+RESOLVED_KEPT = 4096  # phrases a ZoneResolver remembers
 # The accents NFKD splits off letters ("í" → "i" + U+0301), in Unicode's combining blocks.
 _COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
@@ -325,11 +325,12 @@ class ZoneResolver:
     dictionary lookups, and each zone object is built the first time it is named.
     """
 
-    def __init__(self, coops: Sequence[CoopZone]) -> None:
+    def __init__(self, coops: Sequence[CoopZone], remembered: int = RESOLVED_KEPT) -> None:
         self._names: dict[str, _Entry] = {**_BUILTIN, **self._coop_entries(coops)}
         self._coop_spellings = _first_spelling((name, name) for c in coops for name in (c.name, c.city, *c.aliases))
         self._zones: dict[str, ResolvedZone] = {}  # built on first use: pytz loads zones lazily
         self._resolved: dict[str, ResolvedZone | None] = {}
+        self._remembered = remembered
         self.coops: tuple[tuple[str, ResolvedZone], ...] = tuple(
             (coop.name, self._names[_key(coop.name)].resolve()) for coop in coops if _key(coop.name) in self._names
         )  # each coop's zone, labelled by its city, worked out once
@@ -367,14 +368,14 @@ class ZoneResolver:
     def resolve(self, text: str) -> ResolvedZone | None:
         """The zone a whole phrase names, or None: "GMT-3", "Europe/London", "hora de Londres".
 
-        Remembered (up to ``_RESOLVED_KEPT`` phrases): every command resolves its sender's
+        Remembered (up to ``remembered`` phrases, then forgotten all at once): every command resolves its sender's
         zone, and a chat has few members and fewer zones.
         """
         try:
             return self._resolved[text]
         except KeyError:
             pass
-        if len(self._resolved) >= _RESOLVED_KEPT:
+        if len(self._resolved) >= self._remembered:
             self._resolved.clear()
         zone = self._resolved[text] = self._resolve(text)
         return zone

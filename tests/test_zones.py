@@ -205,12 +205,11 @@ def test_resolving_any_text_never_raises(text: str) -> None:
     assert resolved is None or isinstance(resolved, ResolvedZone)
 
 
-def test_a_phrase_resolved_again_is_remembered_and_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    resolver = ZoneResolver(COOPS)
+def test_a_phrase_resolved_again_is_remembered_and_the_memory_is_bounded() -> None:
+    resolver = ZoneResolver(COOPS, remembered=3)
     first = resolver.resolve("America/Argentina/Buenos_Aires")
     assert first is not None and resolver.resolve("America/Argentina/Buenos_Aires") is first
     assert resolver.resolve("Atlantis") is None and resolver.resolve("Atlantis") is None
-    monkeypatch.setattr("bot.zones._RESOLVED_KEPT", 3)
     for n in range(10):
         assert resolver.resolve(f"UTC+{n}") == zone(f"UTC+{n}")
         assert len(resolver._resolved) <= 3
