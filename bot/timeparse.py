@@ -506,15 +506,18 @@ class _Parser:
 # --- from pieces to an instant ---------------------------------------------------------
 
 def parse_when(text: str, *, now: datetime, zone: ResolvedZone, resolver: ZoneResolver,
-               day_first: bool = True) -> When:
+               day_first: bool = True, past: bool = False) -> When:
     """The instant a phrase names; ``zone`` is the sender's, used when the phrase names none.
+
+    ``past``: the phrase names a moment already gone ("since 1 Dec", "desde el lunes"), so a
+    date without a year, a weekday and a bare time are their latest occurrence up to now.
 
     Raises TimeParseError when the phrase can't be read, AmbiguousTimeError or
     NonExistentTimeError (both with every reading) when it can be read more than one way.
     """
     if now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
-    return _When(text, _read(text, resolver, day_first), now, zone).when()
+    return _When(text, _read(text, resolver, day_first), now, zone, past).when()
 
 
 def _read(text: str, resolver: ZoneResolver, day_first: bool) -> _Reading:
@@ -575,8 +578,10 @@ def parse_conversion(text: str, *, now: datetime, zone: ResolvedZone, resolver: 
 class _When:
     """Turns a reading into a ``When``, relative to ``now`` in the zone it is read in."""
 
-    def __init__(self, text: str, reading: _Reading, now: datetime, default: ResolvedZone) -> None:
+    def __init__(self, text: str, reading: _Reading, now: datetime, default: ResolvedZone,
+                 past: bool = False) -> None:
         self.text = text
+        self.past = past
         self.reading = reading
         self.zone = reading.zone or (offset_zone(reading.offset) if reading.offset is not None else default)
         self.tz: PytzZone = self.zone.tz
@@ -590,11 +595,19 @@ class _When:
         return When(at=at, zone=self.zone, has_date=has_date, has_time=clock is not None)
 
     def _ahead(self, day: date) -> bool:
-        """Whether that day (at the phrase's time, if any) is not yet past."""
+        """Whether that day (at the phrase's time, if any) is not yet past; with ``past``,
+        whether it has begun (its time, if any, is not ahead), the direction being backwards."""
         clock = self.reading.clock
         if clock is None:
-            return day >= self.now_wall.date()
+            return day <= self.now_wall.date() if self.past else day >= self.now_wall.date()
+        if self.past:
+            return datetime.combine(day, clock) <= self.now_wall
         return datetime.combine(day, clock) > self.now_wall
+
+    @property
+    def _step(self) -> int:
+        """The direction to look in for the next candidate day: back in time with ``past``."""
+        return -1 if self.past else 1
 
     def _day(self) -> date:
         today = self.now_wall.date()
@@ -606,7 +619,7 @@ class _When:
         elif weekday is not None:
             return self._next_weekday(today, weekday)
         else:
-            return today if self._ahead(today) else today + timedelta(days=1)
+            return today if self._ahead(today) else today + timedelta(days=self._step)
         if weekday is not None and found.weekday() != weekday.index:
             raise TimeParseError(self.text, key="time.weekday_mismatch")  # "Friday 29 Nov 2018" was a Thursday
         return found
@@ -618,7 +631,7 @@ class _When:
             return self._date(spec.year, spec)
         if not (1 <= spec.month <= 12 and 1 <= spec.day <= 31):
             raise TimeParseError(self.text)
-        for year in range(self.now_wall.year, self.now_wall.year + 9):  # 29 Feb comes back within 8
+        for year in range(self.now_wall.year, self.now_wall.year + 9 * self._step, self._step):  # 29 Feb: within 8
             try:
                 candidate = date(year, spec.month, spec.day)
             except ValueError:
@@ -634,6 +647,11 @@ class _When:
             raise TimeParseError(self.text) from None
 
     def _next_weekday(self, today: date, weekday: _Weekday) -> date:
+        if self.past:  # the latest such day, today included ("since Monday" said on a Monday)
+            back = (today.weekday() - weekday.index) % 7
+            if back == 0 and (weekday.skip_today or not self._ahead(today)):
+                back = 7
+            return today - timedelta(days=back)
         days = (weekday.index - today.weekday()) % 7
         if days == 0 and not weekday.skip_today:
             if self.reading.clock is None:

@@ -1,21 +1,10 @@
-"""bot.storage on a real database: a temp SQLite file, and PostgreSQL when it is installed.
-
-The PostgreSQL cluster is a throw-away one (initdb in a temp dir, loopback, a
-free port), started once per session; each test gets a fresh database in it.
-"""
+"""bot.storage on a real database: a temp SQLite file, and PostgreSQL when it is installed
+(the ``db_url`` and ``store`` fixtures of ``tests/auxil/databases.py``)."""
 from __future__ import annotations
 
-import glob
-import itertools
 import os
-import pwd
-import shutil
-import socket
 import sqlite3
-import subprocess
-import tempfile
 import threading
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -33,86 +22,8 @@ from bot.storage import CallStatus, RecordNotFound, Store, Unit, UserPrefs
 from bot.storage.schema import metadata
 
 NOW = datetime(2025, 3, 30, 12, 0, tzinfo=UTC)
-OUR_TABLES = {"users", "channels", "calls", "reminders", "agenda_items", "inbox", "outbox", "cursors"}
-
-
-# --- a throw-away PostgreSQL cluster ---------------------------------------------------------
-
-def _pg_bindir() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found and shutil.which("initdb"):
-        return Path(found).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return Path(candidates[-1]).parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """Base URL of a PostgreSQL server that lives as long as the test session."""
-    bindir = _pg_bindir()
-    if bindir is None:
-        # Justified: these are the SQLite repo tests again on PostgreSQL; Debian's postgresql
-        # package is on this project's machines (CI runs them), a bare developer box may lack it.
-        pytest.skip("PostgreSQL is not installed: no pg_ctl/initdb on PATH or in /usr/lib/postgresql/*/bin")
-    pytest.importorskip("psycopg", reason="psycopg 3 is not installed: pip install 'psycopg[binary]'")
-    as_user: list[str] = []
-    root = Path(tempfile.mkdtemp(prefix="coopbot-pg-"))
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:  # justified: initdb cannot run as root, and there is no one else to run it as
-            pytest.skip("running as root and there is no 'postgres' user to run initdb as")
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
-
-    try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "-t", "60", "start")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        if (data / "postmaster.pid").exists():
-            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
-
-
-_database_numbers = itertools.count()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'coopbot.db'}"
-        return
-    server: str = request.getfixturevalue("postgres_server")
-    import psycopg
-
-    name = f"coopbot_test_{os.getpid()}_{next(_database_numbers)}"
-    admin = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    store = Store(db_url)
-    store.migrate()
-    yield store
-    store.close()
+OUR_TABLES = {"users", "channels", "calls", "reminders", "agenda_items", "inbox", "outbox", "cursors",
+              "decisions", "decision_versions", "decision_tags"}
 
 
 def add_call(u: Unit, starts_at: datetime = NOW + timedelta(days=1), title: str = "monthly sync") -> int:

@@ -274,3 +274,36 @@ def test_any_duration_text_either_reads_or_raises_time_parse_error(text: str) ->
         assert parse_duration(text) > timedelta(0)
     except TimeParseError:
         pass
+
+
+# --- dates in the past: "since 1 Dec" --------------------------------------------------
+
+def since(text: str, sender: str = "London") -> datetime:
+    return parse_when(text, now=NOW, zone=zone(sender), resolver=RESOLVER, past=True).at
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("1 Nov", "2018-11-01T00:00"),          # this year's, gone already
+    ("29 Dec", "2017-12-29T00:00"),         # not yet this year: last year's
+    ("27 Nov", "2018-11-27T00:00"),         # today counts
+    ("1 dic", "2017-12-01T00:00"),
+    ("1 de noviembre", "2018-11-01T00:00"),
+    ("2018-11-20", "2018-11-20T00:00"),     # with its year: as written
+    ("Monday", "2018-11-26T00:00"),         # NOW is a Tuesday: yesterday
+    ("Tuesday", "2018-11-27T00:00"),        # today, not a week ahead
+    ("Tuesday 13:00", "2018-11-20T13:00"),  # today's 13:00 is still ahead: last week's
+    ("el miércoles", "2018-11-21T00:00"),
+    ("9:00", "2018-11-27T09:00"),
+    ("13:00", "2018-11-26T13:00"),          # not yet today: yesterday's
+    ("yesterday", "2018-11-26T00:00"),
+])
+def test_a_date_since_which_is_its_latest_occurrence_up_to_now(phrase: str, expected: str) -> None:
+    assert since(phrase).strftime("%Y-%m-%dT%H:%M") == expected
+
+
+def test_a_date_since_which_is_read_in_the_senders_zone() -> None:
+    assert since("1 Nov", sender="Buenos Aires") == datetime(2018, 11, 1, 3, 0, tzinfo=timezone.utc)
+
+
+def test_29_february_since_which_is_the_last_leap_day() -> None:
+    assert since("29 Feb") == datetime(2016, 2, 29, tzinfo=timezone.utc)

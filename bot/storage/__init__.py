@@ -10,9 +10,21 @@
 from bot.storage.agenda import AgendaRepo
 from bot.storage.calls import CallRepo
 from bot.storage.cursors import CursorRepo
+from bot.storage.decisions import DecisionFilter, DecisionRepo
 from bot.storage.inbox import InboxRepo
 from bot.storage.outbox import OutboxRepo
-from bot.storage.records import AgendaItem, Call, CallStatus, OutboxItem, RecordNotFound, Reminder, UserPrefs
+from bot.storage.records import (
+    AgendaItem,
+    Call,
+    CallStatus,
+    Decision,
+    DecisionStatus,
+    DecisionVersion,
+    OutboxItem,
+    RecordNotFound,
+    Reminder,
+    UserPrefs,
+)
 from bot.storage.reminders import ReminderRepo
 from bot.storage.store import Store
 from bot.storage.unit import Unit
@@ -26,6 +38,11 @@ __all__ = [
     "CallStatus",
     "ChannelRepo",
     "CursorRepo",
+    "Decision",
+    "DecisionFilter",
+    "DecisionRepo",
+    "DecisionStatus",
+    "DecisionVersion",
     "InboxRepo",
     "OutboxItem",
     "OutboxRepo",

@@ -63,6 +63,41 @@ class AgendaItem:
     source: str | None  # where it was read from ("post 3"), None when typed in
 
 
+class DecisionStatus(StrEnum):
+    ACTIVE = "active"
+    RETRACTED = "retracted"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    id: int
+    text: str  # the current version's, as written
+    status: DecisionStatus
+    version: int  # the current version's number; 1 until it is edited or retracted
+    call_id: int | None
+    tags: tuple[str, ...]  # lower-case, without "#", sorted
+    platform: str
+    channel_id: str
+    thread_id: str | None
+    channel_name: str | None
+    link: str | None  # the post it was recorded in, where the platform gives links
+    created_by: str
+    created_by_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionVersion:
+    decision_id: int
+    version: int
+    text: str
+    status: DecisionStatus
+    changed_by: str
+    changed_by_id: str
+    changed_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
     id: int

@@ -105,6 +105,49 @@ agenda_items = Table(
     sqlite_autoincrement=True,
 )  # revision 0003. No unique (call_id, position): renumbering shifts rows one by one
 
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("text", Text, nullable=False),  # the current version's, as written (escaped when rendered)
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),  # the current version's number, 1 when recorded
+    Column("call_id", Integer, ForeignKey("calls.id")),
+    Column("platform", PLATFORM, nullable=False),
+    Column("channel_id", EXTERNAL_ID, nullable=False),
+    Column("thread_id", EXTERNAL_ID),
+    Column("channel_name", EXTERNAL_ID),
+    Column("link", Text),  # the post it was recorded in, where the platform gives links
+    Column("created_by", EXTERNAL_ID, nullable=False),  # a display name; the id beside it
+    Column("created_by_id", EXTERNAL_ID, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("status IN ('active', 'retracted')", name="status"),
+    Index(None, "call_id"),
+    Index(None, "created_at"),
+    sqlite_autoincrement=True,
+)  # revision 0004
+
+decision_versions = Table(
+    "decision_versions",
+    metadata,
+    Column("decision_id", Integer, ForeignKey("decisions.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("changed_by", EXTERNAL_ID, nullable=False),
+    Column("changed_by_id", EXTERNAL_ID, nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=False),
+)  # revision 0004: every version, the first included; nothing is ever deleted
+
+decision_tags = Table(
+    "decision_tags",
+    metadata,
+    Column("tag", String(64), primary_key=True),  # lower-cased, without the "#"
+    Column("decision_id", Integer, ForeignKey("decisions.id"), primary_key=True),
+    Index(None, "decision_id"),
+)  # revision 0004; keyed by tag first: "decisions #tag" walks one tag's ids
+
 inbox = Table(
     "inbox",
     metadata,

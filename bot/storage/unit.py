@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from bot.storage.agenda import AgendaRepo
 from bot.storage.calls import CallRepo
 from bot.storage.cursors import CursorRepo
+from bot.storage.decisions import DecisionRepo
 from bot.storage.inbox import InboxRepo
 from bot.storage.outbox import OutboxRepo
 from bot.storage.reminders import ReminderRepo
@@ -20,7 +21,8 @@ class Unit:
     Get one from ``Store.unit()``; do not keep it past its ``with`` block.
     """
 
-    __slots__ = ("users", "channels", "calls", "reminders", "inbox", "outbox", "cursors", "agenda", "_undo")
+    __slots__ = ("users", "channels", "calls", "reminders", "inbox", "outbox", "cursors", "agenda", "decisions",
+                 "_undo")
 
     def __init__(self, conn: Connection, prefs: PrefsCache | None = None) -> None:
         self.users = UserRepo(conn, prefs)
@@ -31,6 +33,7 @@ class Unit:
         self.outbox = OutboxRepo(conn)
         self.cursors = CursorRepo(conn)
         self.agenda = AgendaRepo(conn)
+        self.decisions = DecisionRepo(conn)
         self._undo: list[Callable[[], None]] = []
 
     def on_rollback(self, undo: Callable[[], None]) -> None:

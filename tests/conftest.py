@@ -1,0 +1,2 @@
+"""Fixtures shared by several test modules."""
+pytest_plugins = ["tests.auxil.databases"]
