@@ -4,8 +4,13 @@ A handler is a plain function tagged by ``@command``; tagging only attaches a
 ``CommandSpec`` (as errbot's ``botcmd`` does). ``discover`` collects the tagged
 functions of every module in ``handlers/`` and builds a ``Registry``, which
 checks names once, at start: a duplicate or malformed name fails then, not
-when a message arrives. Usage, help and example texts come from the message
-catalogues under ``commands.<key>``, so help is generated in every language.
+when a message arrives. Help texts come from the message catalogues under
+``commands.<key>``, so help is generated in every language.
+
+A command declared with ``args=`` (a dataclass of typed arguments, see
+``bot.arguments``) gets its parser, usage line, example and argument errors
+from that declaration; the others keep ``commands.<key>.usage`` and
+``.example`` in the catalogues and parse ``ctx.args`` themselves.
 """
 from __future__ import annotations
 
@@ -17,8 +22,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.arguments import Signature, bound
+
 if TYPE_CHECKING:
     from bot.context import Context
+    from bot.i18n import Catalogue
     from bot.messages import Reply
 
 Handler = Callable[["Context"], "list[Reply]"]
@@ -36,13 +44,31 @@ class CommandSpec:
     func: Handler
     order: int = 100  # position in help listings
     reads_post: bool = False  # the first argument names an earlier post, read before the command runs
+    signature: Signature | None = None  # its typed arguments, when declared with ``args=``
 
     def name(self, lang: str) -> str:
         return " ".join(self.names.get(lang) or self.names["en"])
 
+    def usage(self, catalogue: Catalogue, lang: str) -> str:
+        """"decide [#<call>] <text> [#tag …]", without the prefix."""
+        if self.signature is None:
+            return catalogue.t(lang, f"commands.{self.key}.usage")
+        return " ".join(filter(None, (self.name(lang), self.signature.usage(catalogue, lang))))
 
-def command(key: str, *, en: str, es: str, order: int = 100, reads_post: bool = False) -> Callable[[F], F]:
+    def example(self, catalogue: Catalogue, lang: str) -> str:
+        """A working example of the command, without the prefix."""
+        if self.signature is None:
+            return catalogue.t(lang, f"commands.{self.key}.example")
+        return " ".join(filter(None, (self.name(lang), self.signature.example(catalogue, lang, self.key))))
+
+
+def command(key: str, *, en: str, es: str, order: int = 100, reads_post: bool = False,
+            args: type[Any] | None = None) -> Callable[[F], F]:
     """Tag ``func`` as the handler of command ``key``, called ``en`` / ``es``.
+
+    ``args``: the dataclass of the command's typed arguments; ``func`` is then
+    called as ``func(ctx, parsed_args)``, and a line that does not parse is
+    answered with the argument's error and the generated usage.
 
     ``reads_post``: the first argument names an earlier post of the same
     conversation ("agenda from 2"). Handlers are synchronous and run inside the
@@ -51,12 +77,14 @@ def command(key: str, *, en: str, es: str, order: int = 100, reads_post: bool = 
     """
 
     def tag(func: F) -> F:
+        signature, handler = bound(args, func) if args is not None else (None, func)
         spec = CommandSpec(
             key=key,
             names={"en": tuple(en.split()), "es": tuple(es.split())},
-            func=func,
+            func=handler,
             order=order,
             reads_post=reads_post,
+            signature=signature,
         )
         setattr(func, _ATTRIBUTE, spec)
         return func

@@ -231,7 +231,5 @@ class Dispatcher:
 
 
 def usage_text(catalogue: Catalogue, spec: CommandSpec, lang: str, prefix: str) -> str:
-    t = catalogue.t
-    return t(lang, "errors.usage",
-             usage=prefix + t(lang, f"commands.{spec.key}.usage"),
-             example=prefix + t(lang, f"commands.{spec.key}.example"))
+    return catalogue.t(lang, "errors.usage", usage=prefix + spec.usage(catalogue, lang),
+                       example=prefix + spec.example(catalogue, lang))

@@ -43,6 +43,7 @@ class Incoming:
     text: str
     received_at: datetime
     bot_mention: str | None = None  # how the bot is @mentioned on this platform ("@coopbot"), if it differs
+    link: str | None = None  # a permanent link to the message, where the platform gives one
 
 
 @dataclass(frozen=True)

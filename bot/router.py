@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.commands import CommandSpec, Registry
 from bot.messages import Incoming
+from bot.zones import fold
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Router:
         if not words:
             help_spec = self.registry.get("help")
             return Invocation(help_spec, None, "") if help_spec else None
-        found = self.registry.match([w.lower() for w in words[:3]])
+        found = self.registry.match([fold(w) for w in words[:3]])  # "decisiones más" is "decisiones mas"
         if found is None:
             first = words[0].lower()
             close = difflib.get_close_matches(first, [n.split()[0] for n in self.registry.names()], n=1)

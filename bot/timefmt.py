@@ -19,7 +19,7 @@ from babel.dates import format_date
 
 from bot.zones import ResolvedZone, offset_label
 
-__all__ = ["ZoneRow", "format_instant", "format_zone_rows"]
+__all__ = ["ZoneRow", "format_day", "format_instant", "format_zone_rows"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,11 @@ def _row(at_utc: datetime, zone: ResolvedZone, lang: str) -> ZoneRow:
         time=f"{local.hour:02d}:{local.minute:02d}",
         offset=offset_label(local),
     )
+
+
+def format_day(day: date, lang: str) -> str:
+    """"29 Nov 2018", "29 nov 2018": a local day with its year, as ``parse_when`` reads it back."""
+    return _day(day, lang)[1]
 
 
 def format_instant(at_utc: datetime, zone: ResolvedZone, lang: str) -> str:

@@ -7,16 +7,15 @@ from bot.messages import Reply
 
 
 def _line(ctx: Context, spec: CommandSpec) -> str:
-    usage = ctx.t(f"commands.{spec.key}.usage")
-    return f"{ctx.prefix}{usage} — {ctx.t(f'commands.{spec.key}.help')}"
+    return f"{ctx.prefix}{spec.usage(ctx.catalogue, ctx.lang)} — {ctx.t(f'commands.{spec.key}.help')}"
 
 
 def _detail(ctx: Context, spec: CommandSpec) -> str:
     other = [spec.name(lang) for lang in spec.names if lang != ctx.lang and spec.name(lang) != spec.name(ctx.lang)]
     lines = [
-        f"{ctx.prefix}{ctx.t(f'commands.{spec.key}.usage')}",
+        f"{ctx.prefix}{spec.usage(ctx.catalogue, ctx.lang)}",
         ctx.t(f"commands.{spec.key}.help"),
-        ctx.t("help.example", example=ctx.prefix + ctx.t(f"commands.{spec.key}.example")),
+        ctx.t("help.example", example=ctx.prefix + spec.example(ctx.catalogue, ctx.lang)),
     ]
     if other:
         lines.append(ctx.t("help.also", names=", ".join(ctx.prefix + n for n in other)))

@@ -135,7 +135,7 @@ async def test_every_example_in_help_works_as_written(config: Config, lang: str)
                 await chat.say("- Introductions")
                 await chat.next_text()
         for spec in app.registry.specs:
-            example = app.services.catalogue.t(lang, f"commands.{spec.key}.example")
+            example = spec.example(app.services.catalogue, lang)
             await chat.say("!" + example)
             text = await chat.next_text()
             assert not any(word in text for word in ("Usage:", "Uso:", "incident", "incidente")), (example, text)

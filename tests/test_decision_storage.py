@@ -83,3 +83,17 @@ def test_export_reads_everything_oldest_first_in_batches(store: Store) -> None:
         tagged = [d.text for d in u.decisions.each(DecisionFilter(tags=("a",)), batch=2)]
     assert everything == [f"d{n}" for n in range(7)]
     assert tagged == ["d1", "d3", "d5"]
+
+
+def test_the_call_that_started_last_in_a_channel_within_a_window(store: Store) -> None:
+    with store.unit() as u:
+        old = add_call(u, starts_at=NOW - timedelta(days=2), title="old")
+        recent = add_call(u, starts_at=NOW - timedelta(hours=3), title="recent")
+        add_call(u, starts_at=NOW + timedelta(hours=1), title="ahead")
+        found = u.calls.latest_started(NOW, NOW - timedelta(days=1), platform="mattermost", channel_id="town-square")
+        elsewhere = u.calls.latest_started(NOW, NOW - timedelta(days=1), platform="mattermost", channel_id="other")
+        wider = u.calls.latest_started(NOW - timedelta(days=1), NOW - timedelta(days=3),
+                                       platform="mattermost", channel_id="town-square")
+    assert found is not None and found.id == recent
+    assert elsewhere is None
+    assert wider is not None and wider.id == old

@@ -31,18 +31,20 @@ def test_translations_use_the_same_placeholders(catalogue: Catalogue) -> None:
 
 def test_every_command_has_usage_help_and_example(catalogue: Catalogue) -> None:
     for spec in discover().specs:
-        for part in ("usage", "help", "example"):
+        declared = ("help",) if spec.signature else ("usage", "help", "example")  # the rest is generated
+        for part in declared:
             assert catalogue.has(f"commands.{spec.key}.{part}"), (spec.key, part)
 
 
-def test_usage_starts_with_the_command_name_in_its_language(catalogue: Catalogue) -> None:
+def test_usage_and_example_start_with_the_command_name_in_its_language(catalogue: Catalogue) -> None:
     for spec in discover().specs:
         for lang in ("en", "es"):
-            assert catalogue.t(lang, f"commands.{spec.key}.usage").startswith(spec.name(lang)), (spec.key, lang)
+            assert spec.usage(catalogue, lang).startswith(spec.name(lang)), (spec.key, lang)
+            assert spec.example(catalogue, lang).startswith(spec.name(lang)), (spec.key, lang)
 
 
 _KEY = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
-_KEY_SECTIONS = ("errors.", "time.", "help.", "tz.", "language.", "coops.", "calls.")
+_KEY_SECTIONS = ("errors.", "time.", "help.", "tz.", "language.", "coops.", "calls.", "agenda.", "decisions.", "args.")
 
 
 def _catalogue_keys_used_in(path: pathlib.Path) -> set[str]:

@@ -21,6 +21,14 @@ _UPCOMING = (
 _NEXT_IN_CHANNEL = _UPCOMING.where(calls.c.platform == bindparam("platform"),
                                    calls.c.channel_id == bindparam("channel_id"))
 _NEXT_IN_THREAD = _NEXT_IN_CHANNEL.where(calls.c.thread_id == bindparam("thread_id"))
+_STARTED_IN_CHANNEL = (
+    select(calls)
+    .where(calls.c.status == CallStatus.SCHEDULED.value, calls.c.platform == bindparam("platform"),
+           calls.c.channel_id == bindparam("channel_id"),
+           calls.c.starts_at <= bindparam("now"), calls.c.starts_at >= bindparam("since"))
+    .order_by(calls.c.starts_at.desc(), calls.c.id.desc())
+    .limit(1)
+)
 _UPDATE = update(calls).where(calls.c.id == bindparam("call_id")).returning(*calls.c)  # SET: the other params
 _DROP_UNFIRED_REMINDERS = delete(reminders).where(
     reminders.c.call_id == bindparam("call_id"), reminders.c.fired_at.is_(None)
@@ -92,6 +100,12 @@ class CallRepo:
                 params["thread_id"] = thread_id
                 stmt = _NEXT_IN_THREAD
         row = self._conn.execute(stmt, params).first()
+        return None if row is None else _call(row)
+
+    def latest_started(self, now: datetime, since: datetime, *, platform: str, channel_id: str) -> Call | None:
+        """The scheduled call of that channel that started last, between ``since`` and ``now``."""
+        row = self._conn.execute(_STARTED_IN_CHANNEL, {"now": now, "since": since, "platform": platform,
+                                                       "channel_id": channel_id}).first()
         return None if row is None else _call(row)
 
     def move(self, call_id: int, starts_at: datetime, now: datetime) -> Call:
