@@ -133,3 +133,26 @@ def test_a_time_is_converted_to_the_zone_asked_for_first(bot: ConsoleBot) -> Non
     assert "12:00  UTC+5:45" in rows[-1] and "Kathmandu" in rows[-1]
     unknown = bot.ask("!time 7pm GMT in Aukland", r"Example: [^\n]*\n")
     assert "Did you mean Auckland" in unknown and "Usage: !time" in unknown
+
+
+def test_a_decision_is_recorded_for_a_call_found_by_tag_and_call_and_kept_across_a_restart(
+        tmp_path: pathlib.Path) -> None:
+    config = write_config(tmp_path)
+    with ConsoleBot(config) as bot:
+        bot.ask('!call schedule "Council" 7pm GMT on 29 Nov 2030', r"📅 Call #1.*?\n\n")
+        assert "✅ Decision 1 recorded (call #1 · #hosting): We share hosting" in bot.ask(
+            "!decide #1 We share hosting #hosting", r"✅ Decision 1[^\n]*\n")
+        bot.ask("!decision edit 1 We share hosting from March", r"edited[^\n]*\n")
+    with ConsoleBot(config) as bot:  # the log lives in the database, not in the process
+        assert "1. We share hosting from March — " in bot.ask("!decisions #hosting", r"1\. [^\n]*\n")
+        assert "1. We share hosting from March" in bot.ask("!decisions #1", r"1\. [^\n]*\n")
+        shown = bot.ask("!decision 1", r"v2 [^\n]*\n")
+        assert "v1 " in shown and "recorded: We share hosting" in shown
+
+
+def test_a_facttic_member_records_and_finds_decisions_in_spanish(bot: ConsoleBot) -> None:
+    assert "Decisión 1 registrada (#presupuesto)" in bot.ask(
+        "!decidir Aprobamos el presupuesto 2027 #presupuesto", r"✅ Decisión 1[^\n]*\n")
+    listed = bot.ask("!decisiones desde el 1 de enero #presupuesto", r"1\. [^\n]*\n")
+    assert "1. Aprobamos el presupuesto 2027 — " in listed
+    assert "no es una etiqueta" in bot.ask("!decidir Otra cosa #2x", r"Ejemplo: [^\n]*\n")
