@@ -287,3 +287,31 @@ async def test_healthz_is_503_while_polls_fail_and_200_once_one_succeeds(tmp_pat
             await polls(requests, 1)
             async with http.get(bot.url + "/healthz") as response:
                 assert response.status == 200
+
+
+async def test_a_decision_in_a_topic_links_to_its_post_and_keeps_every_version(tmp_path: pathlib.Path) -> None:
+    async with running(tmp_path) as (forum, _, _):
+        topic = forum.create_topic("Shared hosting across the federation", posts=1)
+        schedule = await forum.user_posts("alice", topic.id, f'@coopbot call schedule "Hosting" {WHEN}')
+        await answered(forum, schedule)
+        await forum.wait_for_post("coopbot")  # the announcement, in the topic too
+        decide = await forum.user_posts("alice", topic.id, "We talked.\n@coopbot decide #1 @all We share one "
+                                        "hosting contract #hosting")
+        recorded = await answered(forum, decide)
+        steps = ["decision edit 1 We share one hosting contract from March",
+                 "decisión editar 1 Compartimos un contrato de hosting desde marzo", "decision retract 1"]
+        for step in steps:
+            await answered(forum, await forum.user_posts("bob", topic.id, f"@coopbot {step}"))
+        by_tag = await answered(forum, await forum.user_posts("bob", topic.id, "@coopbot decisions #hosting"))
+        by_call = await answered(forum, await forum.user_posts("bob", topic.id, "@coopbot decisiones #1"))
+        shown = await answered(forum, await forum.user_posts("bob", topic.id, "@coopbot decision 1"))
+        link = f"{forum.url}/t/{topic.id}/{decide.post_number}"
+    assert "✅ Decision 1 recorded (call #1 · #hosting): @\u200ball We share one hosting contract" in recorded.raw
+    assert "1. (retracted) Compartimos un contrato de hosting desde marzo — alice" in by_tag.raw
+    assert "1. (retirada) Compartimos un contrato de hosting desde marzo — alice" in by_call.raw
+    assert f"Post: {link}" in shown.raw
+    history = shown.raw.split("History:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split(": ", 1)[1] for line in history] == [
+        "recorded: @\u200ball We share one hosting contract", "edited: We share one hosting contract from March",
+        "edited: Compartimos un contrato de hosting desde marzo", "retracted"]
+    assert [line.split(", ")[-1].split(":")[0] for line in history] == ["alice", "bob", "bob", "bob"]

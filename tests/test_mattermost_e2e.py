@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pathlib
+import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -377,3 +378,34 @@ async def test_healthz_answers_503_naming_the_adapter_while_mattermost_is_away(o
 async def test_agenda_from_a_post_number_is_explained_as_a_forum_feature(shared: Chat) -> None:
     reply = await shared.ask("ana", "town-square", "!agenda from 2")
     assert reply["message"].startswith("Posts here have no numbers I can read; this works in a Discourse topic.")
+
+
+# --- the decision log --------------------------------------------------------------------------
+
+
+async def test_a_decision_is_recorded_with_a_link_to_its_post_and_found_by_tag_and_call(shared: Chat) -> None:
+    scheduled = await shared.ask("ana", "town-square", '!call schedule "Hosting council" 7pm GMT on 3 Dec 2030')
+    call_id = re.search(r"Call #(\d+)", scheduled["message"])[1]  # type: ignore[index]
+    trigger = await shared.mm.user_posts(
+        "ana", "town-square", f"!decide #{call_id} @channel We adopt the shared hosting plan #mm-hosting")
+    recorded = await shared.mm.wait_for_post(user_id=shared.bot_id, after=trigger["id"])
+    assert recorded["root_id"] == trigger["id"]
+    found = re.search(rf"✅ Decision (\d+) recorded \(call #{call_id} · #mm-hosting\): @{ZWSP}channel We adopt",
+                      recorded["message"])
+    assert found, recorded["message"]
+    decision_id = found[1]
+    for listing in (f"!decisions #mm-hosting", f"!decisions #{call_id}"):
+        listed = (await shared.ask("ben", "town-square", listing))["message"]
+        assert f"{decision_id}. @{ZWSP}channel We adopt the shared hosting plan — ana," in listed
+        assert "@channel" not in listed
+    shown = (await shared.ask("ben", "town-square", f"!decision {decision_id}"))["message"]
+    assert f"Post: {shared.mm.url}/{shared.mm.team.name}/pl/{trigger['id']}" in shown
+    assert "in town-square (mattermost)." in shown and "Call: #" in shown
+
+
+async def test_a_decision_in_a_spanish_channel_is_answered_in_spanish(shared: Chat) -> None:
+    recorded = (await shared.ask("ana", "off-topic", "!decide Nos sumamos a la federación #mm-federacion"))["message"]
+    assert recorded.startswith("✅ Decisión ") and "registrada (#mm-federacion)" in recorded
+    listed = (await shared.ask("ana", "off-topic", "!decisions since 1 Jan #mm-federacion"))["message"]
+    assert listed.startswith("Decisiones, de la más nueva a la más vieja:")
+    assert re.search(r"\d+ (ene|feb|mar|abr|may|jun|jul|ago|sept|oct|nov|dic) \d{4}", listed)

@@ -257,6 +257,7 @@ class DiscourseAdapter:
             place=Place(PLATFORM, str(post.topic_id), thread_id=str(post.post_number), is_direct=direct,
                         channel_name=category),
             text=line, received_at=datetime.now(timezone.utc), bot_mention="@" + self.username,
+            link=f"{self.url}/t/{post.topic_id}/{post.post_number}",  # Discourse redirects it to the slugged URL
         )
 
     async def _zone(self, username: str) -> str | None:

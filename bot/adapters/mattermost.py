@@ -187,6 +187,7 @@ class MattermostAdapter:
         })
         self.rest = JsonClient(url.rstrip("/") + "/api/v4", {"Authorization": f"Bearer {token}"})
         self._token = token
+        self._site = url.rstrip("/")
         self._team_name = team
         self._channel_names = tuple(channels)
         self._announce_name = announce_channel
@@ -431,6 +432,7 @@ class MattermostAdapter:
                         is_direct=where.is_direct, channel_name=where.name or None),
             text=post.message, received_at=datetime.now(timezone.utc),
             bot_mention="@" + self.me.username if self.me else None,
+            link=f"{self._site}/{self._team_name}/pl/{post.id}",  # Mattermost's permalink
         )
 
     # sending ------------------------------------------------------------------------
