@@ -1,4 +1,4 @@
-"""``coopbot run`` and ``coopbot check``."""
+"""``coopbot run``, ``coopbot check`` and ``coopbot export decisions``."""
 from __future__ import annotations
 
 import argparse
@@ -21,9 +21,19 @@ PROFILE_ENV = "COOPBOT_PROFILE"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coopbot", description="A coordination bot for cooperatives.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("run", "start the bot"), ("check", "validate a configuration file")):
-        sub = commands.add_parser(name, help=text)
+    subs = {name: commands.add_parser(name, help=text) for name, text in (
+        ("run", "start the bot"), ("check", "validate a configuration file"),
+        ("export", "write the decision log to standard output, for the wiki"))}
+    for sub in subs.values():
         sub.add_argument("-c", "--config", help="configuration file (default: the embedded console + SQLite setup)")
+    export = subs["export"]
+    export.add_argument("what", choices=["decisions"], help="what to export")
+    export.add_argument("--since", metavar="DATE", help="only decisions recorded on or after DATE (e.g. 2026-12-01), "
+                                                        "a day in the bot's zone")
+    export.add_argument("--tag", metavar="T", action="append", default=[],
+                        help="only decisions with tag T (repeat for several: all must match)")
+    export.add_argument("--format", choices=["md", "json"], default="md",
+                        help="md: a section per month, for the wiki (default); json: every field")
     return parser
 
 
@@ -50,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = _load(args.config)
     if config is None:
         return 2
+    if args.command == "export":
+        from bot.export_cli import export  # the export needs the store, not the bot
+
+        return export(config, since=args.since, tags=args.tag, fmt=args.format)
     unbuilt = not_built_yet(config.adapters.enabled_names)
     if unbuilt:
         for name in unbuilt:

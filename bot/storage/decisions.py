@@ -30,6 +30,11 @@ _HISTORY = (
     .where(decision_versions.c.decision_id == bindparam("decision_id"))
     .order_by(decision_versions.c.version)
 )
+_HISTORIES = (
+    select(decision_versions)
+    .where(decision_versions.c.decision_id.in_(bindparam("ids", expanding=True)))
+    .order_by(decision_versions.c.decision_id, decision_versions.c.version)
+)
 _REVISE = update(decisions).where(decisions.c.id == bindparam("decision_id"))
 
 
@@ -86,6 +91,13 @@ class DecisionRepo:
     def history(self, decision_id: int) -> list[DecisionVersion]:
         """Every version of the decision, the first first."""
         return [_version(row) for row in self._conn.execute(_HISTORY, {"decision_id": decision_id})]
+
+    def histories(self, decision_ids: Sequence[int]) -> dict[int, list[DecisionVersion]]:
+        """``history`` of several decisions in one query (for exports)."""
+        found: dict[int, list[DecisionVersion]] = {}
+        for row in self._conn.execute(_HISTORIES, {"ids": list(decision_ids)}):
+            found.setdefault(row.decision_id, []).append(_version(row))
+        return found
 
     def revise(self, decision_id: int, *, text: str | None = None, status: DecisionStatus | None = None,
                by: str, by_id: str, now: datetime) -> Decision:
