@@ -11,7 +11,7 @@ from bot.storage import AgendaItem
 from config.loader import load_config
 from handlers.agenda import bullet_items
 from tests.auxil.console import write_config
-from tests.auxil.recording import RecordingAdapter
+from tests.auxil.recording import RecordingAdapter, ask
 
 # The seed thread's proposal, as the forum shows it (bullets indented by two spaces).
 SEED_PROPOSAL = """I propose the following topics:
@@ -69,14 +69,6 @@ async def chat(tmp_path: pathlib.Path) -> AsyncIterator[RecordingAdapter]:
     adapter.app = app  # type: ignore[attr-defined]  # the tests read the store through it
     yield adapter
     await app.stop()
-
-
-async def ask(chat: RecordingAdapter, text: str) -> str:
-    await chat.say(text)
-    answer = await chat.next_text()
-    while not chat.sent.empty():
-        answer += "\n" + chat.sent.get_nowait().text
-    return answer
 
 
 def items_of(chat: RecordingAdapter, call_id: int) -> list[AgendaItem]:

@@ -11,7 +11,7 @@ from bot.app import App
 from bot.storage import DecisionFilter
 from config.loader import load_config
 from tests.auxil.console import write_config
-from tests.auxil.recording import RecordingAdapter
+from tests.auxil.recording import RecordingAdapter, ask
 
 START = datetime.now(timezone.utc).replace(microsecond=0)
 MESES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
@@ -48,14 +48,6 @@ def app_of(chat: RecordingAdapter) -> App:
 
 def at(chat: RecordingAdapter, when: datetime) -> None:
     chat.clock.now = when  # type: ignore[attr-defined]
-
-
-async def ask(chat: RecordingAdapter, text: str) -> str:
-    await chat.say(text)
-    answer = await chat.next_text()
-    while not chat.sent.empty():
-        answer += "\n" + chat.sent.get_nowait().text
-    return answer
 
 
 def stored_count(chat: RecordingAdapter) -> int:

@@ -43,3 +43,12 @@ class RecordingAdapter(ConsoleAdapter):
             self.fail_sends -= 1
             raise AdapterError("server away")
         self.sent.put_nowait(out)
+
+
+async def ask(chat: RecordingAdapter, text: str) -> str:
+    """Say ``text``; the bot's answer, with whatever else it has sent by then appended."""
+    await chat.say(text)
+    answer = await chat.next_text()
+    while not chat.sent.empty():
+        answer += "\n" + chat.sent.get_nowait().text
+    return answer
