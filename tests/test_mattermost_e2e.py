@@ -63,9 +63,10 @@ class Chat:
         return self
 
     async def ask(self, user: str, channel: str, text: str, timeout: float = 10.0) -> dict[str, Any]:
-        """``user`` writes ``text``; the bot's next post after it (its reply)."""
+        """``user`` writes ``text``; the bot's reply to it (its next post in that post's thread)."""
         trigger = await self.mm.user_posts(user, channel, text)
-        return await self.mm.wait_for_post(user_id=self.bot_id, after=trigger["id"], timeout=timeout)
+        return await self.mm.wait_for_post(user_id=self.bot_id, after=trigger["id"], root_id=trigger["id"],
+                                           timeout=timeout)
 
     def replies_to(self, post_id: str) -> list[dict[str, Any]]:
         return [p for p in self.mm.posts_by(self.mm.bot) if p["root_id"] == post_id]
@@ -384,11 +385,13 @@ async def test_agenda_from_a_post_number_is_explained_as_a_forum_feature(shared:
 
 
 async def test_a_decision_is_recorded_with_a_link_to_its_post_and_found_by_tag_and_call(shared: Chat) -> None:
-    scheduled = await shared.ask("ana", "town-square", '!call schedule "Hosting council" 7pm GMT on 3 Dec 2030')
-    call_id = re.search(r"Call #(\d+)", scheduled["message"])[1]  # type: ignore[index]
+    schedule = await shared.mm.user_posts("ana", "town-square", '!call schedule "Hosting council" 7pm GMT on 3 Dec 2030')
+    announced = await shared.mm.wait_for_post(user_id=shared.bot_id, channel_id=shared.mm.channel("off-topic").id,
+                                              after=schedule["id"])
+    call_id = re.search(r"Call #(\d+)", announced["message"])[1]  # type: ignore[index]
     trigger = await shared.mm.user_posts(
         "ana", "town-square", f"!decide #{call_id} @channel We adopt the shared hosting plan #mm-hosting")
-    recorded = await shared.mm.wait_for_post(user_id=shared.bot_id, after=trigger["id"])
+    recorded = await shared.mm.wait_for_post(user_id=shared.bot_id, after=trigger["id"], root_id=trigger["id"])
     assert recorded["root_id"] == trigger["id"]
     found = re.search(rf"✅ Decision (\d+) recorded \(call #{call_id} · #mm-hosting\): @{ZWSP}channel We adopt",
                       recorded["message"])

@@ -235,8 +235,9 @@ class FakeMattermost:
         return [self.store.post_json(p) for p in self.store.log if p.user_id == user_id]
 
     async def wait_for_post(self, *, user_id: str | None = None, channel_id: str | None = None,
-                            after: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
-        """The next post matching the filters.
+                            after: str | None = None, root_id: str | None = None,
+                            timeout: float = 5.0) -> dict[str, Any]:
+        """The next post matching the filters (``root_id``: a reply in that post's thread).
 
         "Next" is after ``after`` (a post id) when given; otherwise after the post
         this method last returned for the same ``user_id``, so consecutive calls
@@ -250,7 +251,8 @@ class FakeMattermost:
             for index in range(start, len(self.store.log)):
                 post = self.store.log[index]
                 if (user_id is None or post.user_id == user_id) and \
-                        (channel_id is None or post.channel_id == channel_id):
+                        (channel_id is None or post.channel_id == channel_id) and \
+                        (root_id is None or post.root_id == root_id):
                     return index
             return None
 
