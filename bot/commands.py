@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.arguments import Signature, bound
+from bot.zones import fold
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 Handler = Callable[["Context"], "list[Reply]"]
 F = TypeVar("F", bound=Callable[..., Any])
 
-_WORD = re.compile(r"^[a-z][a-z0-9_-]*$")
+_WORD = re.compile(r"^[^\W\d_A-Z][^\W_A-Z]*(?:[-_][^\W_A-Z]+)*$")  # lower-case letters first; accents welcome
 _ATTRIBUTE = "__coopbot_command__"
 _JOB_ATTRIBUTE = "__coopbot_job__"
 
@@ -141,17 +142,19 @@ class Registry:
         self._longest = max((len(w) for w in self._by_words), default=0)
 
     def _add(self, spec: CommandSpec) -> None:
-        shared = len({spec.names[lang] for lang in spec.names}) == 1
+        """Register the spec under each language's name, folded ("decisión" is found as "decision")."""
+        folded = {lang: tuple(fold(w) for w in words) for lang, words in spec.names.items()}
+        shared = len(set(folded.values())) == 1
         for lang, words in spec.names.items():
             if not words or not all(_WORD.match(w) for w in words):
                 raise ValueError(f"command {spec.key!r}: bad {lang} name {' '.join(words)!r}")
-            owner = self._by_words.get(words)
+            owner = self._by_words.get(folded[lang])
             if owner is not None and owner[0] is not spec:
                 raise ValueError(f"command name {' '.join(words)!r} is taken by {owner[0].key!r}")
-            self._by_words[words] = (spec, None if shared else lang)
+            self._by_words[folded[lang]] = (spec, None if shared else lang)
 
     def match(self, words: Sequence[str]) -> Match | None:
-        """The longest registered name that starts ``words`` (already lower-cased)."""
+        """The longest registered name that starts ``words`` (already folded: ``bot.zones.fold``)."""
         for size in range(min(self._longest, len(words)), 0, -1):
             found = self._by_words.get(tuple(words[:size]))
             if found:
@@ -166,7 +169,7 @@ class Registry:
 
     def group(self, first_word: str) -> list[CommandSpec]:
         """Commands whose name starts with ``first_word`` ("call" → call schedule, call list…)."""
-        return [spec for words, (spec, _) in self._by_words.items() if words[0] == first_word]
+        return [spec for words, (spec, _) in self._by_words.items() if words[0] == fold(first_word)]
 
 
 def specs_in(module: ModuleType) -> list[CommandSpec]:

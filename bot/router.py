@@ -67,7 +67,7 @@ class Router:
             return Invocation(help_spec, None, "") if help_spec else None
         found = self.registry.match([fold(w) for w in words[:3]])  # "decisiones más" is "decisiones mas"
         if found is None:
-            first = words[0].lower()
+            first = fold(words[0])
             close = difflib.get_close_matches(first, [n.split()[0] for n in self.registry.names()], n=1)
             if not close:
                 return Unknown(word=words[0], suggestion=None)

@@ -99,7 +99,7 @@ def list_decisions(ctx: Context, args: ListArgs) -> list[Reply]:
     return [_page(ctx, wanted, before_id=None, first=True)]
 
 
-@command("decision.more", en="decisions more", es="decisiones mas", order=62, args=NoArgs)
+@command("decision.more", en="decisions more", es="decisiones más", order=62, args=NoArgs)
 def more_decisions(ctx: Context, args: NoArgs) -> list[Reply]:
     saved = ctx.unit.cursors.get(_listing_key(ctx))
     if saved is None:
@@ -154,7 +154,7 @@ def _labels(ctx: Context, decision: Decision) -> list[str]:
 
 # --- one decision: show, edit, retract ----------------------------------------------------
 
-@command("decision", en="decision", es="decision", order=63, args=DecisionArgs)
+@command("decision", en="decision", es="decisión", order=63, args=DecisionArgs)
 def show_decision(ctx: Context, args: DecisionArgs) -> list[Reply]:
     decision = _decision(ctx, args.decision)
     status = f" {ctx.t('decisions.retracted_mark')}" if decision.status is DecisionStatus.RETRACTED else ""
@@ -188,7 +188,7 @@ def _version(ctx: Context, version: DecisionVersion, before: DecisionVersion | N
                  text=" ".join(version.text.split()))
 
 
-@command("decision.edit", en="decision edit", es="decision editar", order=64, args=EditArgs)
+@command("decision.edit", en="decision edit", es="decisión editar", order=64, args=EditArgs)
 def edit_decision(ctx: Context, args: EditArgs) -> list[Reply]:
     decision = _decision(ctx, args.decision)
     text = _checked(ctx, args.text)
@@ -201,7 +201,7 @@ def edit_decision(ctx: Context, args: EditArgs) -> list[Reply]:
     return [ctx.reply(ctx.t("decisions.edited", id=edited.id, version=edited.version, text=text))]
 
 
-@command("decision.retract", en="decision retract", es="decision retirar", order=65, args=DecisionArgs)
+@command("decision.retract", en="decision retract", es="decisión retirar", order=65, args=DecisionArgs)
 def retract_decision(ctx: Context, args: DecisionArgs) -> list[Reply]:
     decision = _decision(ctx, args.decision)
     if decision.status is DecisionStatus.RETRACTED:

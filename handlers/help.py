@@ -4,6 +4,7 @@ from __future__ import annotations
 from bot.commands import CommandSpec, command
 from bot.context import Context
 from bot.messages import Reply
+from bot.zones import fold
 
 
 def _line(ctx: Context, spec: CommandSpec) -> str:
@@ -24,7 +25,7 @@ def _detail(ctx: Context, spec: CommandSpec) -> str:
 
 @command("help", en="help", es="ayuda", order=0)
 def help_(ctx: Context) -> list[Reply]:
-    words = ctx.args.lower().lstrip(ctx.prefix).split()
+    words = fold(ctx.args).lstrip(ctx.prefix).split()
     if words:
         found = ctx.registry.match(words)
         group = ctx.registry.group(words[0]) if found is None else []

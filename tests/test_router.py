@@ -98,6 +98,32 @@ def test_registry_refuses_a_malformed_name() -> None:
         Registry([CommandSpec(key="x", names={"en": ("Bad!",), "es": ("malo",)}, func=lambda ctx: [])])
 
 
+@pytest.mark.parametrize("text", ["!decisiones más", "!decisiones mas", "!DECISIONES MÁS"])
+def test_a_name_is_matched_with_or_without_its_accents(router: Router, text: str) -> None:
+    routed = _route(router, text)
+    assert (routed.spec.key, routed.lang, routed.args) == ("decision.more", "es", "")
+
+
+def test_a_name_written_alike_in_both_languages_but_for_an_accent_tells_no_language(router: Router) -> None:
+    for text in ("!decision 3", "!decisión 3", "!Decisión 3"):
+        routed = _route(router, text)
+        assert (routed.spec.key, routed.lang, routed.args) == ("decision", None, "3")
+
+
+def test_two_names_that_differ_only_by_an_accent_are_one_name() -> None:
+    @command("a", en="resume", es="uno")
+    def first(ctx: object) -> list[object]:
+        return []
+
+    @command("b", en="résumé", es="dos")
+    def second(ctx: object) -> list[object]:
+        return []
+
+    specs = [first.__coopbot_command__, second.__coopbot_command__]  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="'résumé' is taken"):
+        Registry(specs)
+
+
 def test_every_handler_module_registers_commands_with_both_languages() -> None:
     registry = discover()
     assert {"help", "time", "tz", "tz.set", "coops", "call.schedule", "call.list", "call.show",
