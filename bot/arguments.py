@@ -13,7 +13,8 @@ From that one declaration come the parser, the usage line
 ("decide [#<call>] <text> [#tag …]"), the help example and the error for a
 missing or bad argument, in every language of the catalogues (``args.*``).
 
-How a line is read. Tokens are runs of non-space. A *marked* argument is known
+How a line is read. Tokens are runs of non-space. Each kind of argument has a
+``Role``. A *marked* argument is known
 by its shape wherever it stands: ``#12`` is a call, ``#word`` a tag. An
 *option* starts with its keyword ("since" / "desde") and runs to the next
 marked token or keyword. A *positional* one (a number) takes the next token,
@@ -25,10 +26,12 @@ without one, arguments may come in any order.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from bot.errors import TimeParseError, UsageError
@@ -59,15 +62,30 @@ class Reading:
 
     def words(self, key: str) -> frozenset[str]:
         """The folded forms of catalogue text ``key`` in every language ("since", "desde")."""
-        return frozenset(fold(self.catalogue.t(lang, key)) for lang in self.catalogue.languages)
+        return _folded_words(self.catalogue, key)
+
+
+@lru_cache(maxsize=64)
+def _folded_words(catalogue: Catalogue, key: str) -> frozenset[str]:
+    """Catalogues do not change once loaded, so each keyword set is worked out once."""
+    return frozenset(fold(catalogue.t(lang, key)) for lang in catalogue.languages)
+
+
+class Role(enum.Enum):
+    """How an argument is found in a line."""
+
+    MARKED = "marked"  # by its shape, wherever it stands: "#3", "#hosting"
+    OPTION = "option"  # by its keyword, followed by a phrase: "since 1 Dec"
+    POSITIONAL = "positional"  # the next token: a record's number
+    REST = "rest"  # the rest of the line, as written
 
 
 class Param(Generic[T]):
     """One kind of argument. ``kind`` names its catalogue texts: ``args.<kind>.usage``,
-    ``.missing``, ``.bad`` and ``.example``."""
+    ``.missing``, ``.bad`` and ``.example`` (and ``.keyword`` for an option)."""
 
     kind: str
-    marked: ClassVar[bool] = False  # recognised by its shape wherever it stands
+    role: ClassVar[Role] = Role.POSITIONAL
     repeats: ClassVar[bool] = False
 
     def __init__(self, *, optional: bool = False) -> None:
@@ -80,6 +98,10 @@ class Param(Generic[T]):
     def claims(self, token: str) -> bool:
         """Whether ``token`` has this argument's shape (marked arguments only)."""
         return False
+
+    def keywords(self, reading: Reading) -> frozenset[str]:
+        """The folded words that start this argument in any language (options only)."""
+        return reading.words(f"args.{self.kind}.keyword") if self.role is Role.OPTION else frozenset()
 
     def read(self, text: str, reading: Reading) -> T:
         """The value ``text`` stands for; a ``UsageError`` naming it if it is not one."""
@@ -101,7 +123,7 @@ class CallRef(Param[int]):
     """A call by its number: ``#3``."""
 
     kind = "call"
-    marked = True
+    role = Role.MARKED
 
     def claims(self, token: str) -> bool:
         return _CALL.match(token) is not None
@@ -121,7 +143,7 @@ class Tags(Param[tuple[str, ...]]):
     it is kept lower-case. Any other ``#word`` in a tag's place is a malformed tag."""
 
     kind = "tag"
-    marked = True
+    role = Role.MARKED
     repeats = True
 
     def claims(self, token: str) -> bool:
@@ -134,13 +156,16 @@ class Tags(Param[tuple[str, ...]]):
         return (found[1].lower(),)
 
     def show(self, value: tuple[str, ...], lang: str, reading: Reading) -> str:
-        return " ".join(f"#{tag}" for tag in value)
+        return hashtags(value)
+
+
+def hashtags(tags: Iterable[str]) -> str:
+    """"#hosting #infra": tags as members write them."""
+    return " ".join(f"#{tag}" for tag in tags)
 
 
 class Number(Param[int]):
     """A positional whole number naming a record (a decision's id); ``kind`` says which."""
-
-    marked = False
 
     def __init__(self, kind: str, *, optional: bool = False) -> None:
         super().__init__(optional=optional)
@@ -156,6 +181,7 @@ class Text(Param[str]):
     """The rest of the line, as written (inner spacing and line breaks kept)."""
 
     kind = "text"
+    role = Role.REST
 
     def read(self, text: str, reading: Reading) -> str:
         return text.strip()
@@ -168,12 +194,10 @@ class Since(Param[datetime]):
     """"since <date>" / "desde <fecha>": the start of a day already begun, in the sender's zone."""
 
     kind = "since"
+    role = Role.OPTION
 
     def __init__(self) -> None:
         super().__init__(optional=True)
-
-    def keywords(self, reading: Reading) -> frozenset[str]:
-        return reading.words(f"args.{self.kind}.keyword")
 
     def read(self, text: str, reading: Reading) -> datetime:
         try:
@@ -187,7 +211,7 @@ class Since(Param[datetime]):
         return f"{keyword} {format_day(value.astimezone(reading.zone.tz).date(), lang)}"
 
     def usage(self, catalogue: Catalogue, lang: str) -> str:
-        return f"[{catalogue.t(lang, 'args.since.keyword')} {catalogue.t(lang, 'args.since.usage')}]"
+        return f"[{catalogue.t(lang, f'args.{self.kind}.keyword')} {catalogue.t(lang, f'args.{self.kind}.usage')}]"
 
 
 def arg(param: Param[Any]) -> Any:
@@ -217,7 +241,7 @@ class Signature:
         self.params: tuple[tuple[str, Param[Any]], ...] = tuple(
             (field.name, field.metadata[_PARAM]) for field in dataclasses.fields(record)
         )
-        texts = [n for n, (_, p) in enumerate(self.params) if isinstance(p, Text)]
+        texts = [n for n, (_, p) in enumerate(self.params) if p.role is Role.REST]
         if len(texts) > 1:
             raise TypeError(f"{record.__name__}: at most one Text argument, the rest of the line")
         self._text_at = texts[0] if texts else None
@@ -261,7 +285,7 @@ class Signature:
         """Marked arguments declared after the text, from the back; the tokens left."""
         found: dict[str, list[Any]] = {}
         while tokens:
-            owner = next(((n, p) for n, p in params if p.marked and p.claims(tokens[-1].text)), None)
+            owner = next(((n, p) for n, p in params if p.claims(tokens[-1].text)), None)
             if owner is None or (owner[0] in found and not owner[1].repeats):
                 break
             found.setdefault(owner[0], []).insert(0, owner[1].read(tokens.pop().text, reading))
@@ -275,7 +299,7 @@ class Signature:
         """Read the argument starting at ``tokens[at]``; returns where the next one starts (``at``: none)."""
         word = tokens[at].text
         for name, param in params:
-            if isinstance(param, Since) and fold(word) in param.keywords(reading):
+            if fold(word) in param.keywords(reading):
                 end = self._phrase_end(tokens, at + 1, params, reading)
                 if name in values or end == at + 1:
                     raise UsageError("args.unexpected" if name in values else f"args.{param.kind}.missing",
@@ -283,14 +307,14 @@ class Signature:
                 values[name] = param.read(" ".join(t.text for t in tokens[at + 1:end]), reading)
                 return end
         for name, param in params:
-            if param.marked and param.claims(word):
+            if param.claims(word):
                 value = param.read(word, reading)
                 if name in values and not param.repeats:
                     raise UsageError("args.unexpected", value=word)
                 values[name] = values.get(name, ()) + value if param.repeats else value
                 return at + 1
         for name, param in params:
-            if not param.marked and not isinstance(param, (Since, Text)) and name not in values:
+            if param.role is Role.POSITIONAL and name not in values:
                 values[name] = param.read(word, reading)
                 return at + 1
         return at
@@ -298,10 +322,10 @@ class Signature:
     def _phrase_end(self, tokens: Sequence[_Token], at: int, params: Sequence[tuple[str, Param[Any]]],
                     reading: Reading) -> int:
         """Where an option's phrase ends: at the next marked token or keyword, or the end."""
-        keywords = {k for _, p in params if isinstance(p, Since) for k in p.keywords(reading)}
+        keywords = {k for _, p in params for k in p.keywords(reading)}
         while at < len(tokens):
             word = tokens[at].text
-            if fold(word) in keywords or any(p.marked and p.claims(word) for _, p in params):
+            if fold(word) in keywords or any(p.claims(word) for _, p in params):
                 break
             at += 1
         return at
@@ -346,4 +370,5 @@ def bound(record: type[Any], func: Callable[..., T]) -> tuple[Signature, Callabl
     return signature, handler
 
 
-__all__ = ["CallRef", "NoArgs", "Number", "Param", "Reading", "Signature", "Since", "Tags", "Text", "arg", "bound"]
+__all__ = ["CallRef", "NoArgs", "Number", "Param", "Reading", "Role", "Signature", "Since", "Tags", "Text", "arg",
+           "bound", "hashtags"]

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from babel.dates import format_date
 
+from bot.arguments import hashtags
 from bot.i18n import Catalogue
 from bot.storage import Call, Decision, DecisionFilter, DecisionStatus, DecisionVersion, Store, Unit
 from bot.timefmt import format_instant
@@ -69,12 +70,13 @@ class _Markdown:
 
     def write(self, rows: Iterable[Row], out: TextIO) -> int:
         out.write(f"# {self.t('export.title')}\n")
-        month, count = "", 0
+        month: tuple[int, int] | None = None
+        count = 0
         for decision, call, history in rows:
             local = decision.created_at.astimezone(self.zone.tz)
-            heading = format_date(local.date(), "LLLL y", locale=self.lang)
-            if heading != month:
-                month = heading
+            if (local.year, local.month) != month:  # Babel is asked once a month, not once a decision
+                month = (local.year, local.month)
+                heading = format_date(local.date(), "LLLL y", locale=self.lang)
                 out.write(f"\n## {heading[:1].upper()}{heading[1:]}\n\n")
             out.write(self._item(decision, call, history))
             count += 1
@@ -94,7 +96,7 @@ class _Markdown:
         if call is not None:
             lines.append(self.t("decisions.call", id=call.id, title=call.title))
         if decision.tags:
-            lines.append(self.t("decisions.tags", tags=" ".join(f"#{tag}" for tag in decision.tags)))
+            lines.append(self.t("decisions.tags", tags=hashtags(decision.tags)))
         if len(history) > 1:
             last = history[-1]
             key = "export.retracted" if retracted else "export.edited"

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.arguments import CallRef, NoArgs, Number, Since, Tags, Text, arg
+from bot.arguments import CallRef, NoArgs, Number, Since, Tags, Text, arg, hashtags
 from bot.commands import command
 from bot.context import Context
 from bot.errors import UserError
@@ -149,7 +149,7 @@ def _line(ctx: Context, decision: Decision) -> str:
 def _labels(ctx: Context, decision: Decision) -> list[str]:
     """["call #3", "#hosting #infra"]: what a decision belongs to, for one line."""
     labels = [ctx.t("decisions.about_call", id=decision.call_id)] if decision.call_id else []
-    return labels + ([" ".join(f"#{tag}" for tag in decision.tags)] if decision.tags else [])
+    return labels + ([hashtags(decision.tags)] if decision.tags else [])
 
 
 # --- one decision: show, edit, retract ----------------------------------------------------
@@ -169,7 +169,7 @@ def show_decision(ctx: Context, args: DecisionArgs) -> list[Reply]:
     if call is not None:
         lines.append(ctx.t("decisions.call", id=call.id, title=call.title))
     if decision.tags:
-        lines.append(ctx.t("decisions.tags", tags=" ".join(f"#{tag}" for tag in decision.tags)))
+        lines.append(ctx.t("decisions.tags", tags=hashtags(decision.tags)))
     history = ctx.unit.decisions.history(decision.id)
     if len(history) > 1:
         lines.append(ctx.t("decisions.history"))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
@@ -25,11 +25,6 @@ _GET = select(decisions).where(decisions.c.id == bindparam("decision_id"))
 _LOCK = _GET.with_for_update()
 _TAGS_OF = select(decision_tags.c.decision_id, decision_tags.c.tag).where(
     decision_tags.c.decision_id.in_(bindparam("ids", expanding=True))
-)
-_HISTORY = (
-    select(decision_versions)
-    .where(decision_versions.c.decision_id == bindparam("decision_id"))
-    .order_by(decision_versions.c.version)
 )
 _HISTORIES = (
     select(decision_versions)
@@ -109,10 +104,10 @@ class DecisionRepo:
 
     def history(self, decision_id: int) -> list[DecisionVersion]:
         """Every version of the decision, the first first."""
-        return [_version(row) for row in self._conn.execute(_HISTORY, {"decision_id": decision_id})]
+        return self.histories([decision_id]).get(decision_id, [])
 
     def histories(self, decision_ids: Sequence[int]) -> dict[int, list[DecisionVersion]]:
-        """``history`` of several decisions in one query (for exports)."""
+        """``history`` of several decisions in one query (for exports), by decision id."""
         found: dict[int, list[DecisionVersion]] = {}
         for row in self._conn.execute(_HISTORIES, {"ids": list(decision_ids)}):
             found.setdefault(row.decision_id, []).append(_version(row))
