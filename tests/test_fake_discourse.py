@@ -11,11 +11,9 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
-import pydiscourse.client  # type: ignore[import-untyped]
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -145,25 +143,29 @@ async def test_pydiscourse_turns_403_and_422_into_client_errors_with_discourses_
 
 
 async def test_pydiscourse_retries_a_429_three_times_then_raises_without_waiting_the_last_one(
-    forum: FakeDiscourse, monkeypatch: pytest.MonkeyPatch
+    forum: FakeDiscourse,
 ) -> None:
     """pydiscourse 1.7 ``_request``: 4 attempts, ``time.sleep(extras.wait_seconds + 1)`` between
-    them (Retry-After is ignored), then ``DiscourseRateLimitedError``. Its sleeps are recorded
-    instead of slept."""
-    sleeps: list[float] = []
-    # The one patch in the suite, and not of our code: pydiscourse's own module clock, so its
-    # 3 × 8 s of sleeping is recorded instead of slept. It documents why the adapter owns the wait.
-    monkeypatch.setattr(pydiscourse.client, "time", SimpleNamespace(sleep=sleeps.append))
-    forum.start_rate_limiting(wait_seconds=7)
+    them (Retry-After is ignored), then ``DiscourseRateLimitedError``. Its sleeps are read off the
+    fake's request log (lower bounds only: a sleep is never shorter), with the shortest waits the
+    forum can ask for, so the test sleeps 5 s instead of patching the library's clock."""
+    forum.start_rate_limiting(wait_seconds=0)
     with pytest.raises(DiscourseRateLimitedError, match="Number of rate limit retries exceeded"):
         await asyncio.to_thread(client_for(forum).latest_posts)
-    assert sleeps == [8, 8, 8]
     assert forum.requests["GET /posts.json"] == 4
+    assert all(gap >= 1.0 for gap in _gaps(forum)), _gaps(forum)  # wait_seconds 0, plus one
 
-    forum.start_rate_limiting(wait_seconds=7, requests=1)
-    sleeps.clear()
+    forum.reset_counters()
+    forum.start_rate_limiting(wait_seconds=1, requests=1)
     assert await asyncio.to_thread(client_for(forum).latest_posts) == {"latest_posts": []}
-    assert sleeps == [8]
+    assert forum.requests["GET /posts.json"] == 2
+    assert [gap >= 2.0 for gap in _gaps(forum)] == [True]  # wait_seconds 1, plus one
+
+
+def _gaps(forum: FakeDiscourse) -> list[float]:
+    """Seconds between consecutive requests the fake received."""
+    times = [r.received_monotonic for r in forum.request_log]
+    return [later - earlier for earlier, later in zip(times, times[1:])]
 
 
 # --- webhooks -------------------------------------------------------------------------------

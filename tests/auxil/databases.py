@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import Store
+from tests.auxil.skips import skip_outside_ci
 
 
 # --- a throw-away PostgreSQL cluster ---------------------------------------------------------
@@ -46,15 +47,18 @@ def postgres_server() -> Iterator[str]:
     if bindir is None:
         # Justified: these are the SQLite repo tests again on PostgreSQL; Debian's postgresql
         # package is on this project's machines (CI runs them), a bare developer box may lack it.
-        pytest.skip("PostgreSQL is not installed: no pg_ctl/initdb on PATH or in /usr/lib/postgresql/*/bin")
-    pytest.importorskip("psycopg", reason="psycopg 3 is not installed: pip install 'psycopg[binary]'")
+        skip_outside_ci("PostgreSQL is not installed: no pg_ctl/initdb on PATH or in /usr/lib/postgresql/*/bin")
+    try:
+        import psycopg  # noqa: F401  (a test extra; only the PostgreSQL runs need it)
+    except ImportError:
+        skip_outside_ci("psycopg 3 is not installed: pip install 'psycopg[binary]'")
     as_user: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="coopbot-pg-"))
     if os.geteuid() == 0:  # initdb refuses to run as root
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:  # justified: initdb cannot run as root, and there is no one else to run it as
-            pytest.skip("running as root and there is no 'postgres' user to run initdb as")
+            skip_outside_ci("running as root and there is no 'postgres' user to run initdb as")
         os.chown(root, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = root / "data", _free_port()
