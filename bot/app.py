@@ -109,8 +109,8 @@ class App:
     async def start(self) -> None:
         self.store.migrate()
         self.store.bind_loop_thread()  # commands run here: the fast path
-        for kind in self.registry.jobs:
-            self.scheduler.register(kind, self._job_runner(kind))
+        for kind, spec in self.registry.jobs.items():
+            self.scheduler.register(kind, self._job_runner(kind), catch_up=spec.catch_up)
         await self.scheduler.start()
         self._recover_jobs()
         self._tasks.append(asyncio.create_task(self.delivery.run()))
@@ -189,17 +189,19 @@ class App:
                 log.exception("checkpoint failed")
 
     def _recover_jobs(self) -> None:
-        """Re-plan jobs the features' tables want but the scheduler lacks; too late ones are logged."""
+        """Re-plan jobs the features' tables want but the scheduler lacks; too late ones are logged
+        (except a ``catch_up`` kind's, which run however late)."""
         now = self.clock()
         grace = self.config.reminders.misfire_grace
         known = {job_id for job_id, _ in self.scheduler.jobs()}
         with self.store.unit() as unit:
-            wanted = [(spec.kind, planned) for spec in self.registry.jobs.values() if spec.recover
+            wanted = [(spec, planned) for spec in self.registry.jobs.values() if spec.recover
                       for planned in spec.recover(unit)]
-        for kind, (job_id, run_at, payload) in wanted:
+        for spec, (job_id, run_at, payload) in wanted:
+            kind = spec.kind
             if job_id in known:
                 continue
-            if run_at < now - grace:
+            if run_at < now - grace and not spec.catch_up:
                 log.warning("job %s was due at %s, more than %s ago: skipped", job_id, run_at.isoformat(), grace)
                 continue
             log.info("job %s re-planned for %s", job_id, max(run_at, now).isoformat())

@@ -100,18 +100,23 @@ class JobSpec:
     ``recover(unit)`` lists the jobs that should exist according to the feature's
     own tables, as (job id, run at, payload); on start the app re-plans any the
     scheduler lacks (a crash between commit and scheduling, a dropped misfire).
+
+    ``catch_up``: a job that fell due while the bot was down runs once at start
+    however late (a proposal's deadline); otherwise one later than
+    ``reminders.misfire_grace`` is dropped (a reminder for a call long begun).
     """
 
     kind: str
     func: Callable[..., Any]
     recover: Callable[..., Any] | None = None
+    catch_up: bool = False
 
 
-def job(kind: str, *, recover: Callable[..., Any] | None = None) -> Callable[[F], F]:
+def job(kind: str, *, recover: Callable[..., Any] | None = None, catch_up: bool = False) -> Callable[[F], F]:
     """Tag ``func`` as the handler of scheduler jobs of ``kind`` (e.g. "reminder")."""
 
     def tag(func: F) -> F:
-        setattr(func, _JOB_ATTRIBUTE, JobSpec(kind=kind, func=func, recover=recover))
+        setattr(func, _JOB_ATTRIBUTE, JobSpec(kind=kind, func=func, recover=recover, catch_up=catch_up))
         return func
 
     return tag

@@ -17,6 +17,8 @@ process was down runs once at start if it is at most ``misfire_grace_seconds``
 late (``coalesce`` folds repeated run times into one); a later one is dropped by
 APScheduler and logged here as a warning. APScheduler stores the grace time
 with each job, so the one in force is that of the Scheduler that scheduled it.
+A kind registered with ``catch_up=True`` (closing a proposal at its deadline)
+has no grace time: however late, its jobs run once at start.
 
 Nothing is lost that way, because a job only ever points at a database row (a
 reminder) and callers rescan after ``start()``::
@@ -89,6 +91,7 @@ class Scheduler:
         if misfire_grace_seconds < 1:
             raise ValueError(f"misfire_grace_seconds must be at least 1, not {misfire_grace_seconds}")
         self._callbacks: dict[str, JobCallback] = {}
+        self._catch_up: set[str] = set()  # kinds whose jobs run however late
         self._grace = misfire_grace_seconds
         self._aps = _AsyncIOScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=make_engine(url), tablename=JOBS_TABLE)},
@@ -97,13 +100,19 @@ class Scheduler:
         )
         self._aps.add_listener(self._log_missed, EVENT_JOB_MISSED)
 
-    def register(self, kind: str, callback: JobCallback) -> None:
-        """Name what a ``kind`` of job does. Before ``start()``, since due jobs fire at once."""
+    def register(self, kind: str, callback: JobCallback, *, catch_up: bool = False) -> None:
+        """Name what a ``kind`` of job does. Before ``start()``, since due jobs fire at once.
+
+        ``catch_up``: a job of this kind that fell due while the bot was down runs once at
+        start however late it is (the misfire grace time does not apply to it).
+        """
         if self._aps.running:
             raise RuntimeError(f"register {kind!r} before start(): due jobs run as soon as it starts")
         if kind in self._callbacks:
             raise ValueError(f"a callback is already registered for {kind!r}")
         self._callbacks[kind] = callback
+        if catch_up:
+            self._catch_up.add(kind)
 
     def callback(self, kind: str) -> JobCallback:
         try:
@@ -150,6 +159,8 @@ class Scheduler:
             name=f"{kind} {job_id}",
             args=(kind, json.loads(json.dumps(payload))),
             replace_existing=True,
+            # None: APScheduler runs the job however late (its own default is the scheduler's)
+            **({"misfire_grace_time": None} if kind in self._catch_up else {}),
         )
 
     def cancel(self, job_id: str) -> None:

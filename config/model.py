@@ -95,7 +95,9 @@ def format_duration(duration: timedelta) -> str:
     return "".join(parts) or "0s"
 
 
-def _to_duration(value: object) -> timedelta:
+def _to_duration(value: object, *, zero_allowed: bool = False) -> timedelta:
+    if zero_allowed and value in (0, "0"):
+        return timedelta(0)
     if isinstance(value, timedelta):
         duration = value
     elif isinstance(value, str):
@@ -105,12 +107,18 @@ def _to_duration(value: object) -> timedelta:
             raise _problem(str(exc)) from None
     else:
         raise _problem(_not_a_duration(value))
-    if duration <= timedelta(0):
-        raise _problem(f"{format_duration(duration)!r} is not positive; expected a duration longer than zero, such as '15m'")
+    if duration < timedelta(0) or (duration == timedelta(0) and not zero_allowed):
+        expected = "0 (off) or a duration, such as '24h'" if zero_allowed else "a duration longer than zero, such as '15m'"
+        raise _problem(f"{format_duration(duration)!r} is not positive; expected {expected}")
     return duration
 
 
+def _to_duration_or_off(value: object) -> timedelta:
+    return _to_duration(value, zero_allowed=True)
+
+
 Duration = Annotated[timedelta, PlainValidator(_to_duration)]
+DurationOrOff = Annotated[timedelta, PlainValidator(_to_duration_or_off)]  # 0 (or "0s") turns the thing off
 
 
 # --- zones -------------------------------------------------------------------
@@ -378,6 +386,11 @@ class CallSettings(_Section):
     default_duration: Duration = timedelta(hours=1)
 
 
+class ProposalSettings(_Section):
+    remind_before: DurationOrOff = timedelta(hours=24)  # one reminder this long before a deadline; 0: none
+    default_deadline: Duration = timedelta(days=7)  # when "until" is not given
+
+
 class ServerSettings(_Section):
     enabled: bool = False
     host: Text = "127.0.0.1"
@@ -487,6 +500,7 @@ class Config(_Section):
     coops: tuple[CoopSettings, ...]
     reminders: ReminderSettings = _section()
     calls: CallSettings = _section()
+    proposals: ProposalSettings = _section()
     server: ServerSettings = _section()
     adapters: AdapterSettings = _section()
 

@@ -213,6 +213,22 @@ def test_reminder_offsets_must_be_whole_minutes_and_distinct(tmp_path: Path) -> 
     ]
 
 
+@pytest.mark.parametrize("written, expected", [("0", timedelta(0)), ("0s", timedelta(0)), ("2h", timedelta(hours=2))])
+def test_a_proposal_reminder_may_be_turned_off_with_zero(tmp_path: Path, written: str, expected: timedelta) -> None:
+    config = load_config(write(tmp_path, COOPS + CONSOLE + f"proposals:\n  remind_before: {written}\n"))
+    assert config.proposals.remind_before == expected
+    assert config.proposals.default_deadline == timedelta(days=7)
+
+
+def test_a_proposal_reminder_that_is_no_duration_is_named(tmp_path: Path) -> None:
+    assert problems_in(tmp_path, COOPS + CONSOLE + "proposals:\n  remind_before: soon\n  default_deadline: 0\n") == [
+        "proposals.remind_before: 'soon' is not a duration; expected a number and a unit (s, m, h, d), "
+        "such as '24h', '15m' or '1h30m'",
+        "proposals.default_deadline: 0 is not a duration; expected a number and a unit (s, m, h, d), "
+        "such as '24h', '15m' or '1h30m'",
+    ]
+
+
 @pytest.mark.parametrize("hours, complaint", [
     ("9-18", "is not a span of hours; expected 'HH:MM-HH:MM'"),
     ("09:00-24:00", "is not a span of hours"),

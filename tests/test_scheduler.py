@@ -149,6 +149,28 @@ async def test_a_job_later_than_the_grace_time_is_dropped_and_logged(
     assert any("reminder:1" in r.getMessage() and "dropped" in r.getMessage() for r in caplog.records)
 
 
+async def test_a_catch_up_kinds_job_runs_at_start_however_late(url: str, fired: Fired) -> None:
+    """A proposal's deadline passed hours ago while the bot was down: it still closes, once."""
+    async def start() -> Scheduler:
+        scheduler = Scheduler(url, misfire_grace_seconds=60)
+        scheduler.register("deadline", recorder(fired, "deadline"), catch_up=True)
+        scheduler.register("sentinel", recorder(fired, "sentinel"))
+        await scheduler.start()
+        return scheduler
+
+    first = await start()
+    first.run_once("deadline:1", datetime.now(UTC) - timedelta(hours=5), "deadline", {"proposal_id": 1})
+    first.shutdown()
+    second = await start()
+    try:
+        assert await next_fired(fired) == ("deadline", {"proposal_id": 1})
+        second.run_once("sentinel", soon(0.3), "sentinel", {})
+        assert await next_fired(fired) == ("sentinel", {})
+        assert second.jobs() == []
+    finally:
+        second.shutdown()
+
+
 async def test_a_failing_callback_is_logged_and_later_jobs_still_run(
     url: str, fired: Fired, caplog: pytest.LogCaptureFixture
 ) -> None:
