@@ -13,7 +13,9 @@ From that one declaration come the parser, the usage line
 ("decide [#<call>] <text> [#tag …]"), the help example and the error for a
 missing or bad argument, in every language of the catalogues (``args.*``).
 
-How a line is read. Tokens are runs of non-space. Each kind of argument has a
+How a line is read. A *quoted* argument, declared first, is the line's
+opening quote to its last closing quote ('"We adopt the plan" until Friday').
+In the rest, tokens are runs of non-space. Each kind of argument has a
 ``Role``. A *marked* argument is known
 by its shape wherever it stands: ``#12`` is a call, ``#word`` a tag. An
 *option* starts with its keyword ("since" / "desde") and runs to the next
@@ -30,9 +32,11 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import pytz
 
 from bot.errors import TimeParseError, UsageError
 from bot.timefmt import format_day
@@ -49,6 +53,11 @@ _TOKEN = re.compile(r"\S+")
 _CALL = re.compile(r"^#(\d{1,9})$")
 _TAG = re.compile(r"^#([^\W\d_][\w-]{0,63})$")
 _NUMBER = re.compile(r"^\d{1,9}$")
+_OPENING_QUOTES = "\"“«„"
+_CLOSING_QUOTES = "\"”»“"
+_MEMBER = re.compile(r"^@([^\W_][\w.-]{0,59})$")  # @ana, @juan.perez: Mattermost and Discourse usernames
+_MASS_MENTIONS = frozenset({"all", "channel", "here", "everyone"})
+_MEMBER_JOINERS = frozenset({"and", "y", "&", ","})
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ def _folded_words(catalogue: Catalogue, key: str) -> frozenset[str]:
 class Role(enum.Enum):
     """How an argument is found in a line."""
 
+    QUOTED = "quoted"  # in quotes, first: '"We adopt the plan"'
     MARKED = "marked"  # by its shape, wherever it stands: "#3", "#hosting"
     OPTION = "option"  # by its keyword, followed by a phrase: "since 1 Dec"
     POSITIONAL = "positional"  # the next token: a record's number
@@ -178,10 +188,14 @@ class Number(Param[int]):
 
 
 class Text(Param[str]):
-    """The rest of the line, as written (inner spacing and line breaks kept)."""
+    """The rest of the line, as written (inner spacing and line breaks kept); ``kind`` names its
+    texts: "text" for a decision's, "reason" for an objection's."""
 
-    kind = "text"
     role = Role.REST
+
+    def __init__(self, kind: str = "text", *, optional: bool = False) -> None:
+        super().__init__(optional=optional)
+        self.kind = kind
 
     def read(self, text: str, reading: Reading) -> str:
         return text.strip()
@@ -190,14 +204,28 @@ class Text(Param[str]):
         return value
 
 
-class Since(Param[datetime]):
-    """"since <date>" / "desde <fecha>": the start of a day already begun, in the sender's zone."""
+class Option(Param[T]):
+    """An optional argument started by its keyword: "since 1 Dec", "quorum 3" (``args.<kind>.keyword``)."""
 
-    kind = "since"
     role = Role.OPTION
 
     def __init__(self) -> None:
         super().__init__(optional=True)
+
+    def show(self, value: T, lang: str, reading: Reading) -> str:
+        return f"{reading.catalogue.t(lang, f'args.{self.kind}.keyword')} {self.show_value(value, lang, reading)}"
+
+    def show_value(self, value: T, lang: str, reading: Reading) -> str:
+        return str(value)
+
+    def usage(self, catalogue: Catalogue, lang: str) -> str:
+        return f"[{catalogue.t(lang, f'args.{self.kind}.keyword')} {catalogue.t(lang, f'args.{self.kind}.usage')}]"
+
+
+class Since(Option[datetime]):
+    """"since <date>" / "desde <fecha>": the start of a day already begun, in the sender's zone."""
+
+    kind = "since"
 
     def read(self, text: str, reading: Reading) -> datetime:
         try:
@@ -206,12 +234,105 @@ class Since(Param[datetime]):
             raise self.bad(text) from None
         return when.at
 
-    def show(self, value: datetime, lang: str, reading: Reading) -> str:
-        keyword = reading.catalogue.t(lang, f"args.{self.kind}.keyword")
-        return f"{keyword} {format_day(value.astimezone(reading.zone.tz).date(), lang)}"
+    def show_value(self, value: datetime, lang: str, reading: Reading) -> str:
+        return format_day(value.astimezone(reading.zone.tz).date(), lang)
 
-    def usage(self, catalogue: Catalogue, lang: str) -> str:
-        return f"[{catalogue.t(lang, f'args.{self.kind}.keyword')} {catalogue.t(lang, f'args.{self.kind}.usage')}]"
+
+class Until(Option[datetime]):
+    """"until <moment>" / "hasta <momento>": a deadline ahead. A day without a time means the end
+    of that day (23:59) in the zone it was read in; a moment already past is refused."""
+
+    kind = "until"
+
+    def read(self, text: str, reading: Reading) -> datetime:
+        try:
+            when = parse_when(text, now=reading.now, zone=reading.zone, resolver=reading.resolver)
+        except TimeParseError as error:
+            if error.key != "time.unreadable":  # a DST gap, a wrong weekday: its own explanation
+                raise
+            raise self.bad(text) from None
+        at = when.at
+        if not when.has_time:
+            tz = when.zone.tz
+            day = at.astimezone(tz).date()
+            at = tz.normalize(tz.localize(datetime.combine(day, time(23, 59)))).astimezone(pytz.utc)
+        if at <= reading.now:
+            raise UsageError(f"args.{self.kind}.past", value=text)
+        return at
+
+    def show_value(self, value: datetime, lang: str, reading: Reading) -> str:
+        utc = value.astimezone(pytz.utc)
+        return utc.strftime("%Y-%m-%d %H:%M:%S UTC" if utc.second else "%Y-%m-%d %H:%M UTC")
+
+
+class Quorum(Option[int]):
+    """"quorum <n>": how many positions a proposal needs, at least 1."""
+
+    kind = "quorum"
+
+    def read(self, text: str, reading: Reading) -> int:
+        if not _NUMBER.match(text) or int(text) < 1:
+            raise self.bad(text)
+        return int(text)
+
+
+class Members(Option[tuple[str, ...]]):
+    """"with @ana @bo" / "con @ana y @bo": members by username, as written without the "@",
+    each once (ignoring case). A mass mention ("@all", "@channel") names no member."""
+
+    kind = "members"
+
+    @property
+    def default(self) -> Any:
+        return ()
+
+    def read(self, text: str, reading: Reading) -> tuple[str, ...]:
+        found: dict[str, str] = {}
+        for word in text.replace(",", " , ").split():
+            if word.lower() in _MEMBER_JOINERS:
+                continue
+            member = _MEMBER.match(word.rstrip("."))
+            if member is None or member[1].lower() in _MASS_MENTIONS:
+                raise self.bad(word)
+            found.setdefault(member[1].casefold(), member[1])
+        if not found:
+            raise UsageError(f"args.{self.kind}.missing")
+        return tuple(found.values())
+
+    def show_value(self, value: tuple[str, ...], lang: str, reading: Reading) -> str:
+        return mentions(value)
+
+
+def mentions(members: Iterable[str]) -> str:
+    """"@ana @bo": members as written to notify them."""
+    return " ".join(f"@{member}" for member in members)
+
+
+class Quoted(Param[str]):
+    """Text in quotes, first on the line: '"We adopt the plan"'. It ends at the line's last
+    closing quote, so quotes inside it are kept."""
+
+    role = Role.QUOTED
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def split(self, line: str) -> tuple[str, str]:
+        """The quoted text and the rest of the line; ``UsageError`` if it is missing or unquoted."""
+        opened = line.lstrip()
+        if not opened:
+            raise UsageError(f"args.{self.kind}.missing")
+        closing = max(opened.rfind(q) for q in _CLOSING_QUOTES)
+        if opened[0] not in _OPENING_QUOTES or closing < 1:
+            raise self.bad(opened.split()[0])
+        text = opened[1:closing].strip()
+        if not text:
+            raise UsageError(f"args.{self.kind}.missing")
+        return text, opened[closing + 1:]
+
+    def show(self, value: str, lang: str, reading: Reading) -> str:
+        return f'"{value}"'
 
 
 def arg(param: Param[Any]) -> Any:
@@ -244,16 +365,24 @@ class Signature:
         texts = [n for n, (_, p) in enumerate(self.params) if p.role is Role.REST]
         if len(texts) > 1:
             raise TypeError(f"{record.__name__}: at most one Text argument, the rest of the line")
+        quoted = [n for n, (_, p) in enumerate(self.params) if p.role is Role.QUOTED]
+        if quoted not in ([], [0]) or (quoted and texts):
+            raise TypeError(f"{record.__name__}: a Quoted argument comes first, once, and without a Text")
         self._text_at = texts[0] if texts else None
 
     # --- reading ------------------------------------------------------------------------
 
     def parse(self, line: str, reading: Reading) -> Any:
         """The arguments ``line`` gives, as the dataclass; ``UsageError`` if they are wrong."""
-        tokens = [_Token(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(line)]
         values: dict[str, Any] = {}
+        params = self.params
+        quoted = params[0][1] if params else None
+        if isinstance(quoted, Quoted):
+            values[params[0][0]], line = quoted.split(line)
+            params = params[1:]
+        tokens = [_Token(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(line)]
         if self._text_at is None:
-            rest = self._free(tokens, self.params, values, reading)
+            rest = self._free(tokens, params, values, reading)
             if rest:
                 raise UsageError("args.unexpected", value=rest[0].text)
         else:
@@ -370,5 +499,5 @@ def bound(record: type[Any], func: Callable[..., T]) -> tuple[Signature, Callabl
     return signature, handler
 
 
-__all__ = ["CallRef", "NoArgs", "Number", "Param", "Reading", "Role", "Signature", "Since", "Tags", "Text", "arg",
-           "bound", "hashtags"]
+__all__ = ["CallRef", "Members", "NoArgs", "Number", "Option", "Param", "Quorum", "Quoted", "Reading", "Role",
+           "Signature", "Since", "Tags", "Text", "Until", "arg", "bound", "hashtags", "mentions"]

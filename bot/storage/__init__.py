@@ -13,6 +13,7 @@ from bot.storage.cursors import CursorRepo
 from bot.storage.decisions import DecisionFilter, DecisionRepo
 from bot.storage.inbox import InboxRepo
 from bot.storage.outbox import OutboxRepo
+from bot.storage.proposals import ProposalRepo
 from bot.storage.records import (
     AgendaItem,
     Call,
@@ -20,9 +21,14 @@ from bot.storage.records import (
     Decision,
     DecisionStatus,
     DecisionVersion,
+    Outcome,
     OutboxItem,
+    Position,
+    Proposal,
+    ProposalStatus,
     RecordNotFound,
     Reminder,
+    Stance,
     UserPrefs,
 )
 from bot.storage.reminders import ReminderRepo
@@ -44,11 +50,17 @@ __all__ = [
     "DecisionStatus",
     "DecisionVersion",
     "InboxRepo",
+    "Outcome",
     "OutboxItem",
     "OutboxRepo",
+    "Position",
+    "Proposal",
+    "ProposalRepo",
+    "ProposalStatus",
     "RecordNotFound",
     "Reminder",
     "ReminderRepo",
+    "Stance",
     "Store",
     "Unit",
     "UserPrefs",

@@ -98,6 +98,63 @@ class DecisionVersion:
     changed_at: datetime
 
 
+class ProposalStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    """How a proposal closed, in the order the rules are tried."""
+
+    BLOCKED = "blocked"  # any block
+    OBJECTIONS = "objections"  # not consented: objections stand
+    NO_QUORUM = "no_quorum"  # fewer positions (abstentions count) than the quorum
+    CONSENTED = "consented"
+
+
+class Stance(StrEnum):
+    AGREE = "agree"
+    ABSTAIN = "abstain"
+    OBJECT = "object"
+    BLOCK = "block"
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    id: int
+    text: str
+    status: ProposalStatus
+    outcome: Outcome | None  # set when closed
+    quorum: int
+    members: tuple[str, ...]  # usernames named with "with", as written, without "@"
+    deadline_at: datetime
+    remind_at: datetime | None  # None: no reminder
+    reminded_at: datetime | None
+    platform: str
+    channel_id: str
+    thread_id: str | None
+    channel_name: str | None
+    link: str | None
+    lang: str
+    created_by: str
+    created_by_id: str
+    created_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None  # None while open, and when its deadline closed it
+    decision_id: int | None  # the outcome as recorded in the decision log
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    id: int
+    proposal_id: int
+    member_id: str
+    member_name: str
+    stance: Stance
+    reason: str | None
+    taken_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
     id: int

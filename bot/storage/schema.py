@@ -148,6 +148,52 @@ decision_tags = Table(
     Index(None, "decision_id"),
 )  # revision 0004; keyed by tag first: "decisions #tag" walks one tag's ids
 
+proposals = Table(
+    "proposals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(16)),  # set when closed
+    Column("quorum", Integer, nullable=False),
+    Column("members", JSON, nullable=False),  # usernames named with "with", as written
+    Column("deadline_at", UTCDateTime(), nullable=False),
+    Column("remind_at", UTCDateTime()),  # None: no reminder
+    Column("reminded_at", UTCDateTime()),
+    Column("platform", PLATFORM, nullable=False),
+    Column("channel_id", EXTERNAL_ID, nullable=False),
+    Column("thread_id", EXTERNAL_ID),
+    Column("channel_name", EXTERNAL_ID),
+    Column("link", Text),
+    Column("lang", String(16), nullable=False),
+    Column("created_by", EXTERNAL_ID, nullable=False),
+    Column("created_by_id", EXTERNAL_ID, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime()),
+    Column("closed_by", EXTERNAL_ID),  # None: closed by its deadline
+    Column("decision_id", Integer, ForeignKey("decisions.id")),  # the outcome, as recorded
+    CheckConstraint("status IN ('open', 'closed')", name="status"),
+    CheckConstraint("outcome IN ('consented', 'objections', 'no_quorum', 'blocked')", name="outcome"),
+    CheckConstraint("quorum >= 1", name="quorum_positive"),
+    Index(None, "status", "deadline_at"),
+    sqlite_autoincrement=True,
+)  # revision 0005
+
+proposal_positions = Table(
+    "proposal_positions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("proposal_id", Integer, ForeignKey("proposals.id"), nullable=False),
+    Column("member_id", EXTERNAL_ID, nullable=False),
+    Column("member_name", EXTERNAL_ID, nullable=False),
+    Column("stance", String(16), nullable=False),
+    Column("reason", Text),
+    Column("taken_at", UTCDateTime(), nullable=False),
+    CheckConstraint("stance IN ('agree', 'abstain', 'object', 'block')", name="stance"),
+    Index(None, "proposal_id", "id"),
+    sqlite_autoincrement=True,
+)  # revision 0005: every position taken, in order; a member's latest is their position
+
 inbox = Table(
     "inbox",
     metadata,

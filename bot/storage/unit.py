@@ -11,6 +11,7 @@ from bot.storage.cursors import CursorRepo
 from bot.storage.decisions import DecisionRepo
 from bot.storage.inbox import InboxRepo
 from bot.storage.outbox import OutboxRepo
+from bot.storage.proposals import ProposalRepo
 from bot.storage.reminders import ReminderRepo
 from bot.storage.users import ChannelRepo, PrefsCache, UserRepo
 
@@ -22,7 +23,7 @@ class Unit:
     """
 
     __slots__ = ("users", "channels", "calls", "reminders", "inbox", "outbox", "cursors", "agenda", "decisions",
-                 "_undo")
+                 "proposals", "_undo")
 
     def __init__(self, conn: Connection, prefs: PrefsCache | None = None) -> None:
         self.users = UserRepo(conn, prefs)
@@ -34,6 +35,7 @@ class Unit:
         self.cursors = CursorRepo(conn)
         self.agenda = AgendaRepo(conn)
         self.decisions = DecisionRepo(conn)
+        self.proposals = ProposalRepo(conn)
         self._undo: list[Callable[[], None]] = []
 
     def on_rollback(self, undo: Callable[[], None]) -> None:
