@@ -217,7 +217,8 @@ class App:
         s = self.services
         items: list[Outgoing] = []
         with self.store.unit() as unit:
-            ctx = JobContext(now=self.clock(), config=self.config, unit=unit, zones=s.zones, catalogue=s.catalogue)
+            ctx = JobContext(now=self.clock(), config=self.config, unit=unit, zones=s.zones, catalogue=s.catalogue,
+                             registry=self.registry)
             for post in spec.func(ctx, payload):
                 adapter = self.adapters.get(post.platform)
                 place = destination(adapter, post.reply, post.place) if adapter else None

@@ -60,6 +60,12 @@ class Context:
     # For ``reads_post`` commands: the post the first argument names, read by the
     # dispatcher before the transaction, or the user error that kept it unread.
     source: SourcePost | UserError | None = None
+    here: Place | None = None  # where replies to this command go (its thread); the dispatcher sets it
+
+    @property
+    def reply_place(self) -> Place:
+        """Where replies to this command go: later posts about what it made (a proposal) go there too."""
+        return self.here or self.incoming.place
 
     @property
     def prefix(self) -> str:
@@ -72,6 +78,10 @@ class Context:
         """The name of command ``key`` in this context's language ("tz.set" → "zona fijar")."""
         spec = self.registry.get(key)
         return spec.name(self.lang) if spec else key
+
+    def command(self, key: str) -> str:
+        """Command ``key`` as a member types it in this context's language: "!zona fijar"."""
+        return self.prefix + self.registry_name(key)
 
     def reply(self, *parts: Part | str, target: Target = Target.THREAD) -> Reply:
         made = tuple(Text(p) if isinstance(p, str) else p for p in parts)
@@ -127,6 +137,7 @@ class JobContext:
     unit: Unit
     zones: ZoneResolver
     catalogue: Catalogue
+    registry: Registry
     jobs: JobPlan = field(default_factory=JobPlan)
 
     def t(self, lang: str, key: str, **params: Any) -> str:

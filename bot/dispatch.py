@@ -159,7 +159,13 @@ class Dispatcher:
         out = []
         here = adapter.reply_place(incoming)
         for reply in replies:
-            place = destination(adapter, reply, here) or here
+            if reply.place is not None and reply.place.platform != incoming.platform:
+                if reply.place.platform not in self.adapters:
+                    log.warning("no %s adapter for a reply to %s: dropped", reply.place.platform, reply.place)
+                    continue
+                out.append(self.delivery.enqueue(unit, reply.place.platform, reply.place, reply))
+                continue
+            place = reply.place or destination(adapter, reply, here) or here
             out.append(self.delivery.enqueue(unit, incoming.platform, place, reply, incoming.received_at))
         return out
 
@@ -179,6 +185,7 @@ class Dispatcher:
             lang=self._language(unit, incoming, inv.lang, prefs), now=now,
             config=self.s.config, unit=unit, zones=self.s.zones, catalogue=self.s.catalogue,
             registry=self.s.registry, sender_zone=self._sender_zone(incoming, prefs),
+            here=self.adapters[incoming.platform].reply_place(incoming),
         )
 
     def _language(self, unit: Unit, incoming: Incoming, command_lang: str | None,

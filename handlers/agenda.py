@@ -54,7 +54,7 @@ def _call(ctx: Context, ref: str | None) -> Call:
     ahead = ctx.unit.calls.upcoming(ctx.now, limit=2)
     if len(ahead) == 1:
         return ahead[0]
-    raise UserError("agenda.which_call", list=ctx.prefix + ctx.registry_name("call.list"))  # no usage: it is not one
+    raise UserError("agenda.which_call", list=ctx.command("call.list"))  # no usage: it is not one
 
 
 def _title(ctx: Context, call: Call) -> str:
@@ -85,7 +85,7 @@ def show_agenda(ctx: Context) -> list[Reply]:
     call = _call(ctx, ref)
     items = ctx.unit.agenda.for_call(call.id)
     if not items:
-        add = ctx.prefix + ctx.registry_name("agenda.add")
+        add = ctx.command("agenda.add")
         return [ctx.reply(ctx.t("agenda.empty", call=_title(ctx, call), add=add))]
     return [_listing(ctx, call, items, "agenda.header")]
 

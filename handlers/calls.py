@@ -82,7 +82,7 @@ def scheduled_call(ctx: Context, text: str) -> Call:
     call_id = small_number(number)
     call = ctx.unit.calls.get(call_id) if call_id is not None else None
     if call is None or call.status != "scheduled":
-        raise ctx.usage_error("calls.no_such_call", id=text.strip(), list=ctx.prefix + ctx.registry_name("call.list"))
+        raise ctx.usage_error("calls.no_such_call", id=text.strip(), list=ctx.command("call.list"))
     return call
 
 

@@ -80,7 +80,7 @@ def _checked(ctx: Context, text: str) -> str:
 def _named_call(ctx: Context, call_id: int) -> Call:
     call = ctx.unit.calls.get(call_id)
     if call is None:
-        raise ctx.usage_error("decisions.no_such_call", id=call_id, list=_command(ctx, "call.list"))
+        raise ctx.usage_error("decisions.no_such_call", id=call_id, list=ctx.command("call.list"))
     return call
 
 
@@ -103,7 +103,7 @@ def list_decisions(ctx: Context, args: ListArgs) -> list[Reply]:
 def more_decisions(ctx: Context, args: NoArgs) -> list[Reply]:
     saved = ctx.unit.cursors.get(_listing_key(ctx))
     if saved is None:
-        raise UserError("decisions.no_listing", list=_command(ctx, "decision.list"))
+        raise UserError("decisions.no_listing", list=ctx.command("decision.list"))
     state = json.loads(saved)
     if state["before"] is None:
         raise UserError("decisions.no_more")
@@ -123,10 +123,10 @@ def _page(ctx: Context, wanted: DecisionFilter, *, before_id: int | None, first:
     if not shown:
         nothing_at_all = first and wanted == DecisionFilter()
         key = "decisions.none" if nothing_at_all else "decisions.none_matching"
-        return ctx.reply(ctx.t(key, decide=_command(ctx, "decision.record")))
+        return ctx.reply(ctx.t(key, decide=ctx.command("decision.record")))
     lines = [ctx.t("decisions.header"), *(_line(ctx, decision) for decision in shown)]
     if more:
-        lines.append(ctx.t("decisions.more", more=_command(ctx, "decision.more")))
+        lines.append(ctx.t("decisions.more", more=ctx.command("decision.more")))
     return ctx.reply("\n".join(lines))
 
 
@@ -216,13 +216,9 @@ def _decision(ctx: Context, decision_id: int) -> Decision:
     decision = ctx.unit.decisions.get(decision_id)
     if decision is None:
         raise ctx.usage_error("decisions.no_such_decision", id=decision_id,
-                              list=_command(ctx, "decision.list"))
+                              list=ctx.command("decision.list"))
     return decision
 
 
 def _when(ctx: Context, at: datetime) -> str:
     return format_instant(at, ctx.sender_zone, ctx.lang)
-
-
-def _command(ctx: Context, key: str) -> str:
-    return ctx.prefix + ctx.registry_name(key)

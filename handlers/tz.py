@@ -10,7 +10,7 @@ from bot.zones import unknown_zone, utc_offset_label
 @command("tz", en="tz", es="zona", order=20)
 def show_zone(ctx: Context) -> list[Reply]:
     if ctx.args:
-        raise ctx.usage_error("tz.unexpected_argument", text=ctx.args, set=ctx.prefix + ctx.registry_name("tz.set"))
+        raise ctx.usage_error("tz.unexpected_argument", text=ctx.args, set=ctx.command("tz.set"))
     prefs = ctx.unit.users.get(ctx.incoming.platform, ctx.incoming.sender.id)
     if prefs is not None and prefs.zone:
         source = "tz.source_user"
@@ -20,7 +20,7 @@ def show_zone(ctx: Context) -> list[Reply]:
         source = "tz.source_default"
     zone = ctx.sender_zone
     return [ctx.reply(ctx.t("tz.current", zone=zone.label, offset=utc_offset_label(ctx.now, zone.tz),
-                            source=ctx.t(source), set=ctx.prefix + ctx.registry_name("tz.set")))]
+                            source=ctx.t(source), set=ctx.command("tz.set")))]
 
 
 @command("tz.set", en="tz set", es="zona fijar", order=21)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -10,7 +10,22 @@ import pytz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.arguments import CallRef, NoArgs, Number, Param, Reading, Signature, Since, Tags, Text, arg
+from bot.arguments import (
+    CallRef,
+    Members,
+    NoArgs,
+    Number,
+    Param,
+    Quorum,
+    Quoted,
+    Reading,
+    Signature,
+    Since,
+    Tags,
+    Text,
+    Until,
+    arg,
+)
 from bot.commands import CommandSpec, discover
 from bot.errors import UsageError
 from bot.i18n import Catalogue
@@ -157,6 +172,16 @@ def _values(param: Param[Any]) -> st.SearchStrategy[Any]:
         return st.lists(_WORD, min_size=1, max_size=8).map(" ".join)
     if isinstance(param, Since):
         return _DAYS.map(_start_of)
+    if isinstance(param, Quoted):  # any words, quotes inside included: the last quote closes it
+        return st.lists(_WORD | st.sampled_from(['"', "“x”", "«y»"]), min_size=1, max_size=8).map(" ".join)
+    if isinstance(param, Until):
+        return st.integers(min_value=1, max_value=2 * 365 * 24 * 60).map(lambda m: NOW + timedelta(minutes=m))
+    if isinstance(param, Quorum):
+        return st.integers(min_value=1, max_value=999)
+    if isinstance(param, Members):
+        name = st.from_regex(r"[a-zñ][a-z0-9ñ._-]{0,15}", fullmatch=True).filter(
+            lambda n: n not in {"all", "channel", "here", "everyone"} and not n.endswith("."))
+        return st.lists(name, min_size=1, max_size=4, unique_by=str.casefold).map(tuple)
     raise AssertionError(f"no strategy for {type(param).__name__}: add one with the new kind")
 
 

@@ -7,47 +7,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.app import App
 from bot.storage import DecisionFilter
-from config.loader import load_config
-from tests.auxil.console import write_config
+from tests.auxil.inprocess import START, app_of, at, clocked_chat
 from tests.auxil.recording import RecordingAdapter, ask
 
-START = datetime.now(timezone.utc).replace(microsecond=0)
 MESES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
          "noviembre", "diciembre")
 MESES_CORTOS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic")
 
 
-class Clock:
-    """The bot's clock, set by the test: ``clock.now = …``."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 async def chat(tmp_path: pathlib.Path) -> AsyncIterator[RecordingAdapter]:
-    adapter = RecordingAdapter()
-    clock = Clock()
-    app = App(load_config(write_config(tmp_path)), adapters={"console": adapter}, clock=clock)
-    adapter.clock = clock  # type: ignore[attr-defined]
-    await app.start()
-    adapter.app = app  # type: ignore[attr-defined]  # the tests read the store and move the clock through it
-    yield adapter
-    await app.stop()
-
-
-def app_of(chat: RecordingAdapter) -> App:
-    app: App = chat.app  # type: ignore[attr-defined]
-    return app
-
-
-def at(chat: RecordingAdapter, when: datetime) -> None:
-    chat.clock.now = when  # type: ignore[attr-defined]
+    async with clocked_chat(tmp_path) as adapter:
+        yield adapter
 
 
 def stored_count(chat: RecordingAdapter) -> int:

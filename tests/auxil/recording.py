@@ -11,7 +11,7 @@ import dataclasses
 from bot.adapters.base import OnMessage
 from bot.adapters.console import ConsoleAdapter
 from bot.errors import AdapterError
-from bot.messages import Incoming, Outgoing
+from bot.messages import Incoming, Outgoing, Sender
 
 
 class RecordingAdapter(ConsoleAdapter):
@@ -27,13 +27,16 @@ class RecordingAdapter(ConsoleAdapter):
     async def stop(self) -> None:
         self._on_message = None
 
-    def incoming(self, text: str, message_id: str | None = None) -> Incoming:
+    def incoming(self, text: str, message_id: str | None = None, sender: str | None = None) -> Incoming:
+        """``text`` as typed by ``sender`` (a username; the console's own user by default)."""
         made = self._incoming(text)  # ids unique across apps sharing one database
+        if sender is not None:
+            made = dataclasses.replace(made, sender=Sender(id=f"id-{sender}", name=sender))
         return made if message_id is None else dataclasses.replace(made, message_id=message_id)
 
-    async def say(self, text: str, message_id: str | None = None) -> None:
+    async def say(self, text: str, message_id: str | None = None, sender: str | None = None) -> None:
         assert self._on_message is not None, "start the app first"
-        await self._on_message(self.incoming(text, message_id))
+        await self._on_message(self.incoming(text, message_id, sender))
 
     async def next_text(self, timeout: float = 5.0) -> str:
         return (await asyncio.wait_for(self.sent.get(), timeout)).text
@@ -45,9 +48,9 @@ class RecordingAdapter(ConsoleAdapter):
         self.sent.put_nowait(out)
 
 
-async def ask(chat: RecordingAdapter, text: str) -> str:
-    """Say ``text``; the bot's answer, with whatever else it has sent by then appended."""
-    await chat.say(text)
+async def ask(chat: RecordingAdapter, text: str, sender: str | None = None) -> str:
+    """Say ``text`` (as ``sender``); the bot's answer, with whatever else it has sent by then appended."""
+    await chat.say(text, sender=sender)
     answer = await chat.next_text()
     while not chat.sent.empty():
         answer += "\n" + chat.sent.get_nowait().text
