@@ -234,13 +234,13 @@ def show_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
     if proposal.status is ProposalStatus.CLOSED:
         lines.append(ctx.t("proposals.show_outcome", outcome=words.outcome(proposal, len(current)),
                            decision=proposal.decision_id))
-    lines.append(ctx.t("proposals.quorum", quorum=proposal.quorum))
-    summary = [ctx.t("proposals.positions_header", count=len(current))]
+    summary = [ctx.t("proposals.quorum", quorum=proposal.quorum), ctx.t("proposals.positions_header", count=len(current))]
     summary += words.position_lines(current) or [ctx.t("proposals.no_positions")]
     silent = silent_members(proposal, positions)
     if silent and proposal.status is ProposalStatus.OPEN:
         summary.append(ctx.t("proposals.not_answered", members=", ".join(silent)))
-    return [ctx.reply("\n".join(lines), ctx.t("proposals.deadline"), _deadline(ctx, proposal), "\n".join(summary))]
+    lines.append(ctx.t("proposals.deadline"))
+    return [ctx.reply("\n".join(lines), _deadline(ctx, proposal), "\n".join(summary))]
 
 
 @command("proposal.close", en="proposal close", es="propuesta cerrar", order=76, args=ProposalArgs)
@@ -328,6 +328,7 @@ def remind(ctx: JobContext, payload: dict[str, Any]) -> list[Post]:
         lines.append(words.t("proposals.reminder_silent", members=mentions(silent)))
     else:
         lines.append(words.t("proposals.reminder_count", count=len(standing(positions)), quorum=proposal.quorum))
-    lines.append(words.how_to_answer(proposal.id))
-    reply = Reply(parts=(TextPart("\n".join(lines)), _deadline(ctx, proposal)), lang=proposal.lang)
+    lines.append(words.t("proposals.deadline"))
+    parts = (TextPart("\n".join(lines)), _deadline(ctx, proposal), TextPart(words.how_to_answer(proposal.id)))
+    reply = Reply(parts=parts, lang=proposal.lang)
     return [Post(platform=proposal.platform, place=_place(proposal), reply=reply)]

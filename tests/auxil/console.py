@@ -9,17 +9,23 @@ import subprocess
 import sys
 import threading
 import time
-from types import TracebackType
+from collections.abc import Mapping
+from types import MappingProxyType, TracebackType
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def write_config(folder: pathlib.Path, *, offsets: tuple[str, ...] = ("24h", "15m"), extra: str = "") -> pathlib.Path:
-    """A console + SQLite configuration in ``folder``, built on the shipped example."""
+def write_config(folder: pathlib.Path, *, offsets: tuple[str, ...] = ("24h", "15m"), extra: str = "",
+                 settings: Mapping[str, str] = MappingProxyType({})) -> pathlib.Path:
+    """A console + SQLite configuration in ``folder``, built on the shipped example; ``settings``
+    replace the values of the example's keys ({"remind_before": "2h"}: its first such key)."""
     example = (ROOT / "bot.yaml.example").read_text()
     path = folder / "bot.yaml"
     offsets_yaml = "[" + ", ".join(f'"{o}"' for o in offsets) + "]"
     text = re.sub(r"(?m)^(\s*offsets:).*$", rf"\1 {offsets_yaml}", example, count=1)
+    for key, value in settings.items():
+        text, found = re.subn(rf"(?m)^(\s*{re.escape(key)}:).*$", lambda m: f"{m[1]} {value}", text, count=1)
+        assert found, f"the example has no {key!r} to set"
     text = re.sub(r"(?m)^(\s*url:\s*)\"?sqlite:///[^\s\"]*\"?", rf"\1sqlite:///{folder / 'coopbot.db'}", text, count=1)
     path.write_text(text + extra)
     return path

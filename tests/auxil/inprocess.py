@@ -33,11 +33,11 @@ class Clock:
 
 
 @contextlib.asynccontextmanager
-async def clocked_chat(folder: pathlib.Path, *, extra: str = "") -> AsyncIterator[RecordingAdapter]:
-    """A started app on the example configuration (plus ``extra`` YAML) in ``folder``."""
+async def clocked_chat(folder: pathlib.Path, **settings: str) -> AsyncIterator[RecordingAdapter]:
+    """A started app on the example configuration in ``folder``, ``settings`` replacing its values."""
     adapter = RecordingAdapter()
     clock = Clock()
-    app = App(load_config(write_config(folder, extra=extra)), adapters={"console": adapter}, clock=clock)
+    app = App(load_config(write_config(folder, settings=settings)), adapters={"console": adapter}, clock=clock)
     adapter.clock = clock  # type: ignore[attr-defined]
     await app.start()
     adapter.app = app  # type: ignore[attr-defined]  # the tests read the store and move the clock through it
