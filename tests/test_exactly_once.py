@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from tests.auxil.discourse_bot import DiscourseBot, RequestSignal, discourse_config
 from tests.fakes.discourse import FakeDiscourse, ManualClock, SiteSettings
 from tests.fakes.mattermost import FakeMattermost
-from tests.test_mattermost_e2e import _chat, assert_answered_once, post_many
+from tests.auxil.mattermost_chat import start_chat
+from tests.test_mattermost_e2e import assert_answered_once, post_many
 
 # The fake Mattermost's pending_post_id window, in seconds; the real one is 30, and
 # COOPBOT_E2E_WINDOW=30 runs the stories with it (each restart then waits 30 s).
@@ -45,7 +46,7 @@ def unsent(folder: pathlib.Path) -> int:
 
 async def test_mattermost_replies_posted_but_not_marked_are_not_sent_again(tmp_path: pathlib.Path) -> None:
     async with FakeMattermost(pending_post_window=WINDOW) as mm:
-        chat = await _chat(tmp_path, mm)
+        chat = await start_chat(tmp_path, mm)
         commands = await post_many(chat, 6)
         await chat.all_answered(commands)
         assert await chat.bot.stop() == 0
@@ -61,7 +62,7 @@ async def test_mattermost_replies_posted_but_not_marked_are_not_sent_again(tmp_p
 
 async def test_mattermost_killed_during_a_burst_of_200_answers_each_command_once(tmp_path: pathlib.Path) -> None:
     async with FakeMattermost(pending_post_window=WINDOW) as mm:
-        chat = await _chat(tmp_path, mm)
+        chat = await start_chat(tmp_path, mm)
         burst = asyncio.create_task(post_many(chat, 200))
         while len(mm.posts_by(mm.bot)) < 60:
             await mm.wait_for_post(user_id=chat.bot_id, timeout=20)

@@ -25,14 +25,18 @@ LISTENING = re.compile(r"server listening on (http://\S+)")
 
 
 def bot_config(folder: pathlib.Path, *, adapters: Mapping[str, Mapping[str, Any]],
-               server: bool = False, bot: Mapping[str, Any] | None = None) -> pathlib.Path:
+               server: bool = False, bot: Mapping[str, Any] | None = None,
+               sections: Mapping[str, Mapping[str, Any]] | None = None) -> pathlib.Path:
     """``folder/bot.yaml``: the shipped example with the console off, the given adapters on,
-    an SQLite file in ``folder`` and, if ``server``, the HTTP server on a free port."""
+    an SQLite file in ``folder`` and, if ``server``, the HTTP server on a free port;
+    ``sections`` update the example's other sections ({"proposals": {"remind_before": "3s"}})."""
     config = yaml.safe_load((ROOT / "bot.yaml.example").read_text())
     config["storage"]["url"] = f"sqlite:///{folder / 'coopbot.db'}"
     config["adapters"] = {"console": {"enabled": False}, **{k: dict(v) for k, v in adapters.items()}}
     config["server"] = {"enabled": server, "host": "127.0.0.1", "port": 0}
     config["bot"].update(bot or {})
+    for name, values in (sections or {}).items():
+        config[name].update(values)
     path = folder / "bot.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return path
