@@ -234,6 +234,15 @@ async def test_edit_sends_post_edited_and_notifies_only_the_newly_mentioned(
     assert [n.notification_type for n in forum.notifications_for("bob")] == [NotificationType.MENTIONED]
 
 
+async def test_a_name_inside_a_quote_notifies_no_one(forum: FakeDiscourse) -> None:
+    """Discourse strips quoted mentions before reading them (PostStripper: "aside.quote .mention")."""
+    topic = forum.create_topic("Planning the winter assembly")
+    quoted = '[quote="alice, post:1, topic:%d"]\ncc @bob\n[/quote]\n\nAgreed, @coopbot.' % topic.id
+    await forum.user_posts("alice", topic.id, quoted)
+    assert forum.notifications_for("bob") == []
+    assert [n.notification_type for n in forum.notifications_for("coopbot")] == [NotificationType.MENTIONED]
+
+
 async def test_deleted_post_sends_post_destroyed_and_disappears_for_the_bot(
     forum: FakeDiscourse, api: Api, receiver: Receiver
 ) -> None:

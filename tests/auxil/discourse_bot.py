@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -27,9 +27,13 @@ NOTIFICATIONS = "GET /notifications.json"
 
 
 def discourse_config(folder: pathlib.Path, forum: FakeDiscourse, *, poll_interval: str = "0.2s",
-                     webhook: bool = False, name: str = "bot.yaml", **discourse: Any) -> pathlib.Path:
-    """The shipped example with the console off, the server on port 0 and Discourse pointed at ``forum``."""
+                     webhook: bool = False, name: str = "bot.yaml",
+                     sections: Mapping[str, Mapping[str, Any]] | None = None, **discourse: Any) -> pathlib.Path:
+    """The shipped example with the console off, the server on port 0 and Discourse pointed at ``forum``;
+    ``sections`` update the example's other sections ({"proposals": {"remind_before": "4s"}})."""
     config = yaml.safe_load((ROOT / "bot.yaml.example").read_text())
+    for section, values in (sections or {}).items():
+        config[section].update(values)
     config["storage"]["url"] = f"sqlite:///{folder / 'coopbot.db'}"
     config["server"].update(enabled=True, port=0)
     config["adapters"] = {

@@ -330,13 +330,16 @@ def slug_for(title: str) -> str:
 
 
 _CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+# A [quote] block: PostStripper removes "aside.quote .mention" before mentions are read, so
+# a name quoted from an earlier post notifies no one (lib/post_stripper.rb).
+_QUOTE = re.compile(r"\[quote(?:=[^\]]*)?\].*?\[/quote\]", re.DOTALL | re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9_][\w.\-]*[\w\-]|[A-Za-z0-9_])")
 
 
 def raw_mentions(raw: str) -> list[str]:
-    """Lower-cased ``@names`` outside code, in order, without repeats."""
+    """Lower-cased ``@names`` outside code and quotes, in order, without repeats."""
     seen: dict[str, None] = {}
-    for match in _MENTION.finditer(_CODE.sub(" ", raw)):
+    for match in _MENTION.finditer(_QUOTE.sub(" ", _CODE.sub(" ", raw))):
         seen.setdefault(match.group(1).lower(), None)
     return list(seen)
 
