@@ -234,7 +234,8 @@ def show_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
     if proposal.status is ProposalStatus.CLOSED:
         lines.append(ctx.t("proposals.show_outcome", outcome=words.outcome(proposal, len(current)),
                            decision=proposal.decision_id))
-    summary = [ctx.t("proposals.quorum", quorum=proposal.quorum), ctx.t("proposals.positions_header", count=len(current))]
+    summary = [ctx.t("proposals.quorum", quorum=proposal.quorum),
+               ctx.t("proposals.positions_header", count=len(current))]
     summary += words.position_lines(current) or [ctx.t("proposals.no_positions")]
     silent = silent_members(proposal, positions)
     if silent and proposal.status is ProposalStatus.OPEN:

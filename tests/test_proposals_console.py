@@ -66,7 +66,8 @@ def test_a_facttic_member_proposes_in_spanish_and_bad_input_stores_nothing(tmp_p
         assert "no sirve como quórum" in bot.ask('!proponer "X" quorum 0', r"Ejemplo: [^\n]*\n")
         opened = bot.ask('!proponer "Sumarnos a la federación" hasta el 2099-01-05 18:00 UTC',
                          r"Tomá posición[^\n]*\n")
-        assert opened.lstrip().startswith("🗳️ Propuesta 1 de you: Sumarnos a la federación\nPlazo:\n")  # 1: nothing stored before
+        # number 1: the refused ones stored nothing
+        assert opened.lstrip().startswith("🗳️ Propuesta 1 de you: Sumarnos a la federación\nPlazo:\n")
         assert "lun 5 ene 2099" in opened
         assert "Falta el motivo" in bot.ask("!objeto 1", r"Ejemplo: [^\n]*\n")
         assert "Propuesta 1: you bloquea: No es el momento" in bot.ask(
