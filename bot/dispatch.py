@@ -159,12 +159,6 @@ class Dispatcher:
         out = []
         here = adapter.reply_place(incoming)
         for reply in replies:
-            if reply.place is not None and reply.place.platform != incoming.platform:
-                if reply.place.platform not in self.adapters:
-                    log.warning("no %s adapter for a reply to %s: dropped", reply.place.platform, reply.place)
-                    continue
-                out.append(self.delivery.enqueue(unit, reply.place.platform, reply.place, reply))
-                continue
             place = reply.place or destination(adapter, reply, here) or here
             out.append(self.delivery.enqueue(unit, incoming.platform, place, reply, incoming.received_at))
         return out

@@ -94,7 +94,7 @@ class Reply:
     lang: str
     target: Target = Target.THREAD
     ephemeral: bool = False  # only for the sender, where the platform can (slash commands)
-    place: Place | None = None  # a place of its own (a proposal's thread), instead of ``target``'s
+    place: Place | None = None  # a place of its own on the same platform (a proposal's thread), not ``target``'s
 
 
 @dataclass(frozen=True)

@@ -61,15 +61,6 @@ class ProposalArgs:
 
 # --- the rules --------------------------------------------------------------------------
 
-def standing(positions: Sequence[Position]) -> list[tuple[Position, Position | None]]:
-    """Each member's latest position and the one it replaced, in the order they were taken."""
-    latest: dict[str, tuple[Position, Position | None]] = {}
-    for position in positions:
-        before = latest.pop(position.member_id, None)
-        latest[position.member_id] = (position, before[0] if before else None)
-    return list(latest.values())
-
-
 def outcome_of(stances: Sequence[Stance], quorum: int) -> Outcome:
     """Any block: blocked; else any objection: objections stand; else fewer positions than the
     quorum (abstentions count): no quorum; else consented."""
@@ -82,9 +73,9 @@ def outcome_of(stances: Sequence[Stance], quorum: int) -> Outcome:
     return Outcome.CONSENTED
 
 
-def silent_members(proposal: Proposal, positions: Sequence[Position]) -> list[str]:
+def silent_members(proposal: Proposal, current: Sequence[tuple[Position, Position | None]]) -> list[str]:
     """Those named with "with" who have taken no position (usernames compared ignoring case)."""
-    answered = {position.member_name.casefold() for position in positions}
+    answered = {position.member_name.casefold() for position, _ in current}
     return [member for member in proposal.members if member.casefold() not in answered]
 
 
@@ -175,10 +166,8 @@ def _take(ctx: Context, proposal_id: int, stance: Stance, reason: str | None) ->
         raise ctx.usage_error("proposals.reason_too_long", limit=MAX_REASON)
     proposal = _open_proposal(ctx, proposal_id)
     sender = ctx.incoming.sender
-    before = next((p for p in reversed(ctx.unit.proposals.positions(proposal.id)) if p.member_id == sender.id),
-                  None)
-    taken = ctx.unit.proposals.take_position(proposal.id, member_id=sender.id, member_name=sender.name,
-                                             stance=stance, reason=reason, now=ctx.now)
+    taken, before = ctx.unit.proposals.take_position(proposal.id, member_id=sender.id, member_name=sender.name,
+                                                     stance=stance, reason=reason, now=ctx.now)
     words = _words(ctx, ctx.lang)
     changed = ctx.t("proposals.before", stance=words.stance(before)) if before else ""
     return [ctx.reply(ctx.t("proposals.taken", icon=_ICONS[stance], id=proposal.id, who=taken.member_name,
@@ -216,7 +205,7 @@ def _open_proposal(ctx: Context, proposal_id: int) -> Proposal:
     """The proposal, locked until the command's unit ends; a refusal naming the outcome if it is closed."""
     proposal = _proposal(ctx, proposal_id, lock=True)
     if proposal.status is ProposalStatus.CLOSED:
-        count = len(standing(ctx.unit.proposals.positions(proposal.id)))
+        count = len(ctx.unit.proposals.standing(proposal.id))
         raise UserError("proposals.closed", id=proposal.id, outcome=_words(ctx, ctx.lang).outcome(proposal, count))
     return proposal
 
@@ -226,8 +215,7 @@ def _open_proposal(ctx: Context, proposal_id: int) -> Proposal:
 @command("proposal", en="proposal", es="propuesta", order=75, args=ProposalArgs)
 def show_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
     proposal = _proposal(ctx, args.proposal)
-    positions = ctx.unit.proposals.positions(proposal.id)
-    current = standing(positions)
+    current = ctx.unit.proposals.standing(proposal.id)
     words = _words(ctx, ctx.lang)
     lines = [ctx.t("proposals.show_header", id=proposal.id, by=proposal.created_by, text=proposal.text,
                    when=format_instant(proposal.created_at, ctx.sender_zone, ctx.lang))]
@@ -237,7 +225,7 @@ def show_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
     summary = [ctx.t("proposals.quorum", quorum=proposal.quorum),
                ctx.t("proposals.positions_header", count=len(current))]
     summary += words.position_lines(current) or [ctx.t("proposals.no_positions")]
-    silent = silent_members(proposal, positions)
+    silent = silent_members(proposal, current)
     if silent and proposal.status is ProposalStatus.OPEN:
         summary.append(ctx.t("proposals.not_answered", members=", ".join(silent)))
     lines.append(ctx.t("proposals.deadline"))
@@ -264,7 +252,7 @@ def close_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
 def _close(unit: Unit, proposal: Proposal, *, by: str | None, now: datetime, words: Words) -> tuple[Proposal, str]:
     """Close the (locked, open) proposal: record its outcome as a decision; the closed proposal
     and its announcement, in the words given (the proposal's language)."""
-    current = standing(unit.proposals.positions(proposal.id))
+    current = unit.proposals.standing(proposal.id)
     outcome = outcome_of([p.stance for p, _ in current], proposal.quorum)
     settled = replace(proposal, outcome=outcome)
     summary = "; ".join(words.t("proposals.decision_position", who=p.member_name, stance=words.stance(p))
@@ -318,8 +306,8 @@ def remind(ctx: JobContext, payload: dict[str, Any]) -> list[Post]:
     proposal = ctx.unit.proposals.claim_reminder(int(payload["proposal_id"]), ctx.now)
     if proposal is None or ctx.now >= proposal.deadline_at:
         return []  # reminded already, closed, or too late to be of use
-    positions = ctx.unit.proposals.positions(proposal.id)
-    silent = silent_members(proposal, positions)
+    current = ctx.unit.proposals.standing(proposal.id)
+    silent = silent_members(proposal, current)
     if proposal.members and not silent:
         return []  # everyone asked has answered: nobody to remind
     words = _words(ctx, proposal.lang)
@@ -328,7 +316,7 @@ def remind(ctx: JobContext, payload: dict[str, Any]) -> list[Post]:
     if proposal.members:
         lines.append(words.t("proposals.reminder_silent", members=mentions(silent)))
     else:
-        lines.append(words.t("proposals.reminder_count", count=len(standing(positions)), quorum=proposal.quorum))
+        lines.append(words.t("proposals.reminder_count", count=len(current), quorum=proposal.quorum))
     lines.append(words.t("proposals.deadline"))
     parts = (TextPart("\n".join(lines)), _deadline(ctx, proposal), TextPart(words.how_to_answer(proposal.id)))
     reply = Reply(parts=parts, lang=proposal.lang)

@@ -1,12 +1,14 @@
 """Consent proposals' storage, on SQLite and PostgreSQL (the fixtures of test_storage)."""
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import timedelta
 
 import pytest
 
 from bot.errors import StorageError
-from bot.storage import Outcome, Proposal, ProposalStatus, Stance, Store, Unit
+from bot.storage import Outcome, Position, Proposal, ProposalStatus, Stance, Store, Unit
+from bot.storage.schema import proposal_positions
 from tests.test_decision_storage import record
 from tests.test_storage import NOW
 
@@ -32,19 +34,39 @@ def test_a_proposal_is_stored_open_with_where_who_and_when(store: Store) -> None
     assert got.created_at == NOW and got.closed_at is None and got.decision_id is None
 
 
-def test_every_position_is_kept_in_order_with_its_time(store: Store) -> None:
+def test_every_position_is_kept_and_the_latest_of_each_member_stands(store: Store) -> None:
+    def take(u: Unit, member: str, stance: Stance, hours: int, reason: str | None = None) -> None:
+        u.proposals.take_position(made.id, member_id=f"id-{member}", member_name=member, stance=stance,
+                                  reason=reason, now=NOW + timedelta(hours=hours))
+
     with store.unit() as u:
         made = open_proposal(u)
-        u.proposals.take_position(made.id, member_id="u2", member_name="bo", stance=Stance.OBJECT,
-                                  reason="too costly", now=NOW + timedelta(hours=1))
-        u.proposals.take_position(made.id, member_id="u2", member_name="bo", stance=Stance.AGREE, reason=None,
-                                  now=NOW + timedelta(hours=2))
+        take(u, "bo", Stance.OBJECT, 1, "too costly")
+        take(u, "ana", Stance.AGREE, 2)
+        take(u, "bo", Stance.ABSTAIN, 3)
+        take(u, "bo", Stance.AGREE, 4)
     with store.unit() as u:
-        positions = u.proposals.positions(made.id)
-    assert [(p.member_name, p.stance, p.reason, p.taken_at) for p in positions] == [
-        ("bo", Stance.OBJECT, "too costly", NOW + timedelta(hours=1)),
-        ("bo", Stance.AGREE, None, NOW + timedelta(hours=2)),
+        history = u.proposals.positions(made.id)
+        standing = u.proposals.standing(made.id)
+    assert [(p.member_name, p.stance, p.reason, p.taken_at, p.current) for p in history] == [
+        ("bo", Stance.OBJECT, "too costly", NOW + timedelta(hours=1), False),
+        ("ana", Stance.AGREE, None, NOW + timedelta(hours=2), True),
+        ("bo", Stance.ABSTAIN, None, NOW + timedelta(hours=3), False),
+        ("bo", Stance.AGREE, None, NOW + timedelta(hours=4), True),
     ]
+    assert standing == [(history[1], None), (history[3], history[2])]
+
+
+def test_taking_a_position_returns_the_one_it_replaces(store: Store) -> None:
+    with store.unit() as u:
+        made = open_proposal(u)
+        first, none = u.proposals.take_position(made.id, member_id="u2", member_name="bo", stance=Stance.BLOCK,
+                                                reason="no", now=NOW)
+        second, replaced = u.proposals.take_position(made.id, member_id="u2", member_name="bo",
+                                                     stance=Stance.AGREE, reason=None, now=NOW)
+    assert none is None and replaced is not None
+    assert (replaced.id, replaced.stance, replaced.current) == (first.id, Stance.BLOCK, False)
+    assert second.replaces_id == first.id and second.current
 
 
 def test_a_proposal_closes_once_with_its_outcome_and_decision(store: Store) -> None:
@@ -85,3 +107,8 @@ def test_open_proposals_are_listed_earliest_deadline_first(store: Store) -> None
 def test_the_database_refuses_a_quorum_below_one(store: Store) -> None:
     with pytest.raises(StorageError, match="quorum"), store.unit() as u:
         open_proposal(u, quorum=0)
+
+
+def test_a_positions_fields_are_the_tables_columns_in_order() -> None:
+    """Positions are built from rows by position; a new column must be added to both alike."""
+    assert [f.name for f in fields(Position)] == [c.name for c in proposal_positions.c]

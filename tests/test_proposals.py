@@ -14,8 +14,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.storage import DecisionFilter, Outcome, Position, Stance
-from handlers.proposals import outcome_of, standing
+from bot.storage import DecisionFilter, Outcome, Stance
+from handlers.proposals import outcome_of
 from tests.auxil.inprocess import START, app_of, at, clocked_chat
 from tests.auxil.recording import RecordingAdapter, ask
 
@@ -64,14 +64,6 @@ def proposal_count(chat: RecordingAdapter) -> int:
 ])
 def test_the_outcome_rules_in_their_order(stances: list[Stance], quorum: int, outcome: Outcome) -> None:
     assert outcome_of(stances, quorum) is outcome
-
-
-def test_a_members_latest_position_stands_and_names_the_one_it_replaced() -> None:
-    def taken(n: int, member: str, stance: Stance) -> Position:
-        return Position(n, 1, member, member, stance, None, START + timedelta(minutes=n))
-
-    first, other, second = taken(1, "bo", Stance.OBJECT), taken(2, "ana", Stance.AGREE), taken(3, "bo", Stance.AGREE)
-    assert standing([first, other, second]) == [(other, None), (second, first)]
 
 
 # --- stories ----------------------------------------------------------------------------------

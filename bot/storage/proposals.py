@@ -1,7 +1,8 @@
 """Consent proposals and every position taken on them.
 
-Positions are only ever added: a member's latest is their position, the
-earlier ones are its history. Closing and reminding are claims (an ``UPDATE``
+Positions are only ever added: a member's latest is their position (``current``,
+pointing at the one it ``replaces``), the earlier ones are its history, so the
+positions standing are read without walking the history. Closing and reminding are claims (an ``UPDATE``
 that only the first caller's transaction makes), so a deadline or a reminder
 acts once whichever way its job arrives (stored job, start-up rescan, both).
 """
@@ -24,6 +25,15 @@ _POSITIONS = (
     select(proposal_positions)
     .where(proposal_positions.c.proposal_id == bindparam("proposal_id"))
     .order_by(proposal_positions.c.id)
+)
+_STANDING = _POSITIONS.where(proposal_positions.c.current.is_(True))
+_BY_IDS = select(proposal_positions).where(proposal_positions.c.id.in_(bindparam("ids", expanding=True)))
+_RETIRE = (
+    update(proposal_positions)
+    .where(proposal_positions.c.proposal_id == bindparam("of_proposal"),
+           proposal_positions.c.member_id == bindparam("of_member"), proposal_positions.c.current.is_(True))
+    .values(current=False)
+    .returning(*proposal_positions.c)
 )
 _CLOSE = (
     update(proposals)
@@ -50,10 +60,16 @@ def _proposal(row: Row[Any]) -> Proposal:
     return Proposal(**fields)
 
 
+_STANCES = {stance.value: stance for stance in Stance}
+_STANCE_AT = [column.name for column in proposal_positions.c].index("stance")
+
+
 def _position(row: Row[Any]) -> Position:
-    fields = dict(row._mapping)
-    fields["stance"] = Stance(fields["stance"])
-    return Position(**fields)
+    """By position: the table's columns are ``Position``'s fields in order (a council's positions
+    are read whole, so this is the hot path of showing and closing a proposal)."""
+    values = list(row)
+    values[_STANCE_AT] = _STANCES[values[_STANCE_AT]]
+    return Position(*values)
 
 
 class ProposalRepo:
@@ -79,17 +95,27 @@ class ProposalRepo:
         return None if row is None else _proposal(row)
 
     def take_position(self, proposal_id: int, *, member_id: str, member_name: str, stance: Stance,
-                      reason: str | None, now: datetime) -> Position:
-        """Add the member's position; it replaces their earlier one, which stays as history."""
+                      reason: str | None, now: datetime) -> tuple[Position, Position | None]:
+        """Add the member's position and the one it replaces, which stays as history."""
+        retired = self._conn.execute(_RETIRE, {"of_proposal": proposal_id, "of_member": member_id}).one_or_none()
         row = self._conn.execute(_ADD_POSITION, {
             "proposal_id": proposal_id, "member_id": member_id, "member_name": member_name,
-            "stance": stance.value, "reason": reason, "taken_at": now,
+            "stance": stance.value, "reason": reason, "taken_at": now, "current": True,
+            "replaces_id": retired.id if retired is not None else None,
         }).one()
-        return _position(row)
+        return _position(row), _position(retired) if retired is not None else None
 
     def positions(self, proposal_id: int) -> list[Position]:
         """Every position taken on the proposal, the first first (changes included)."""
         return [_position(row) for row in self._conn.execute(_POSITIONS, {"proposal_id": proposal_id})]
+
+    def standing(self, proposal_id: int) -> list[tuple[Position, Position | None]]:
+        """Each member's position and the one it replaced, in the order they were taken."""
+        current = [_position(row) for row in self._conn.execute(_STANDING, {"proposal_id": proposal_id})]
+        earlier = [p.replaces_id for p in current if p.replaces_id is not None]
+        replaced = ({row.id: _position(row) for row in self._conn.execute(_BY_IDS, {"ids": earlier})}
+                    if earlier else {})
+        return [(p, replaced.get(p.replaces_id) if p.replaces_id is not None else None) for p in current]
 
     def close(self, proposal_id: int, *, outcome: Outcome, decision_id: int, by: str | None,
               now: datetime) -> Proposal | None:

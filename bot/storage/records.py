@@ -153,6 +153,8 @@ class Position:
     stance: Stance
     reason: str | None
     taken_at: datetime
+    current: bool  # the member's latest: their position now
+    replaces_id: int | None  # the member's position before this one
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -189,8 +190,11 @@ proposal_positions = Table(
     Column("stance", String(16), nullable=False),
     Column("reason", Text),
     Column("taken_at", UTCDateTime(), nullable=False),
+    Column("current", Boolean, nullable=False),  # the member's latest: their position now
+    Column("replaces_id", Integer),  # the member's position before this one
     CheckConstraint("stance IN ('agree', 'abstain', 'object', 'block')", name="stance"),
     Index(None, "proposal_id", "id"),
+    Index(None, "proposal_id", "member_id", "current"),
     sqlite_autoincrement=True,
 )  # revision 0005: every position taken, in order; a member's latest is their position
 

@@ -61,6 +61,8 @@ def upgrade() -> None:
         sa.Column("stance", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text()),
         sa.Column("taken_at", _WHEN, nullable=False),
+        sa.Column("current", sa.Boolean(), nullable=False),
+        sa.Column("replaces_id", sa.Integer()),
         sa.CheckConstraint("stance IN ('agree', 'abstain', 'object', 'block')",
                            name=op.f("ck_proposal_positions_stance")),
         sa.ForeignKeyConstraint(["proposal_id"], ["proposals.id"],
@@ -69,9 +71,12 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_proposal_positions_proposal_id_id", "proposal_positions", ["proposal_id", "id"])
+    op.create_index("ix_proposal_positions_proposal_id_member_id_current", "proposal_positions",
+                    ["proposal_id", "member_id", "current"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_proposal_positions_proposal_id_member_id_current", table_name="proposal_positions")
     op.drop_index("ix_proposal_positions_proposal_id_id", table_name="proposal_positions")
     op.drop_table("proposal_positions")
     op.drop_index("ix_proposals_status_deadline_at", table_name="proposals")
