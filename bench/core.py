@@ -82,6 +82,17 @@ async def dispatch_samples(config_path: pathlib.Path, text: str, n: int) -> tupl
     return samples, rate
 
 
+async def command_samples(chat: RecordingAdapter, text: str, n: int, *, senders: int = 0) -> list[float]:
+    """Seconds from saying ``text`` to its reply, ``n`` times in turn (``senders``: as that many members)."""
+    taken = []
+    for i in range(n):
+        started = time.perf_counter()
+        await chat.say(text, sender=f"m{i % senders}" if senders else None)
+        await chat.sent.get()
+        taken.append(time.perf_counter() - started)
+    return taken
+
+
 def row(name: str, samples: list[float], extra: str = "") -> str:
     p50, p99 = percentiles(samples)
     return f"| {name} | {p50 * 1000:.3f} | {p99 * 1000:.3f} | {extra} |"

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.core import percentiles, row, time_calls  # noqa: E402
+from bench.core import command_samples, percentiles, row, time_calls  # noqa: E402
 from bot.app import App, build_resolver, default_zone  # noqa: E402
 from bot.export import export_decisions  # noqa: E402
 from bot.i18n import Catalogue  # noqa: E402
@@ -56,16 +56,6 @@ def seed(url: str, count: int) -> None:
     store.close()
 
 
-async def command_samples(app: App, chat: RecordingAdapter, text: str, n: int) -> list[float]:
-    samples = []
-    for _ in range(n):
-        started = time.perf_counter()
-        await chat.say(text)
-        await chat.sent.get()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--decisions", type=int, default=10_000)
@@ -81,14 +71,14 @@ async def main() -> None:
         app = App(config, adapters={"console": chat})
         await app.start()
         try:
-            await command_samples(app, chat, "!decisions #tag3", 50)  # warm caches
+            await command_samples(chat, "!decisions #tag3", 50)  # warm caches
             rows = [
-                ("!decisions #tag3", await command_samples(app, chat, "!decisions #tag3", options.commands)),
-                ("!decisions #tag3 #tag7", await command_samples(app, chat, "!decisions #tag3 #tag7",
+                ("!decisions #tag3", await command_samples(chat, "!decisions #tag3", options.commands)),
+                ("!decisions #tag3 #tag7", await command_samples(chat, "!decisions #tag3 #tag7",
                                                                  options.commands)),
-                ("!decisions since 1 Jun", await command_samples(app, chat, "!decisions since 1 Jun 2026",
+                ("!decisions since 1 Jun", await command_samples(chat, "!decisions since 1 Jun 2026",
                                                                  options.commands)),
-                ("!help tz (for scale)", await command_samples(app, chat, "!help tz", options.commands)),
+                ("!help tz (for scale)", await command_samples(chat, "!help tz", options.commands)),
             ]
         finally:
             await app.stop()

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.core import row  # noqa: E402
+from bench.core import command_samples, row  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.storage import Stance, Store  # noqa: E402
 from config.loader import load_config  # noqa: E402
@@ -50,16 +50,6 @@ def seed(url: str, proposals: int, members: int) -> None:
     store.close()
 
 
-async def samples(chat: RecordingAdapter, text: str, n: int, *, senders: int = 0) -> list[float]:
-    taken = []
-    for i in range(n):
-        started = time.perf_counter()
-        await chat.say(text, sender=f"m{i % senders}" if senders else None)
-        await chat.sent.get()
-        taken.append(time.perf_counter() - started)
-    return taken
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--proposals", type=int, default=2000)
@@ -77,14 +67,14 @@ async def main() -> None:
         await app.start()  # the first start plans every proposal's two jobs
         first_start = time.perf_counter() - started
         try:
-            await samples(chat, "!proposal 1", 20)  # warm caches
+            await command_samples(chat, "!proposal 1", 20)  # warm caches
             rows = [
-                ("!agree 1 (200 members)", await samples(chat, "!agree 1", options.commands,
+                ("!agree 1 (200 members)", await command_samples(chat, "!agree 1", options.commands,
                                                          senders=options.members)),
-                ("!proposal 1 (200 positions)", await samples(chat, "!proposal 1", options.commands)),
-                ('!propose "…" (+2 jobs stored)', await samples(chat, '!propose "Monthly calls on Thursdays"',
+                ("!proposal 1 (200 positions)", await command_samples(chat, "!proposal 1", options.commands)),
+                ('!propose "…" (+2 jobs stored)', await command_samples(chat, '!propose "Monthly calls on Thursdays"',
                                                                 options.commands // 5)),
-                ("!help tz (for scale)", await samples(chat, "!help tz", options.commands)),
+                ("!help tz (for scale)", await command_samples(chat, "!help tz", options.commands)),
             ]
             closing = []
             for proposal_id in range(2, 202):
