@@ -207,6 +207,8 @@ def _open_proposal(ctx: Context, proposal_id: int) -> Proposal:
     if proposal.status is ProposalStatus.CLOSED:
         count = len(ctx.unit.proposals.standing(proposal.id))
         raise UserError("proposals.closed", id=proposal.id, outcome=_words(ctx, ctx.lang).outcome(proposal, count))
+    if ctx.now >= proposal.deadline_at:  # its job is about to close it (or will, as the bot starts)
+        raise UserError("proposals.deadline_passed", id=proposal.id, show=f"{ctx.command('proposal')} {proposal.id}")
     return proposal
 
 

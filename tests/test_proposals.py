@@ -101,6 +101,15 @@ async def test_a_proposal_from_opening_to_consent_with_an_objection_withdrawn(ch
     assert len(decisions_tagged(chat, "proposal")) == 1
 
 
+async def test_a_position_after_the_deadline_waits_for_the_outcome_and_is_not_counted(
+        chat: RecordingAdapter) -> None:
+    await ask(chat, '!propose "One shared calendar"')
+    at(chat, START + 7 * DAY)  # due, but its job has not run yet (the bot is starting, say)
+    assert await ask(chat, "!block 1 Too late", sender="bo") == (
+        "The deadline of proposal 1 has passed: its outcome is being recorded. See it with !proposal 1 in a moment.")
+    assert (await deadline(chat, 1)).startswith("🗳️ Proposal 1 closed: ⏳ no quorum (0 of 1 positions)")
+
+
 async def test_a_block_and_its_reason_are_in_the_recorded_outcome(chat: RecordingAdapter) -> None:
     await ask(chat, '!propose "We leave the hosting co-op" until 2099-01-05 12:00 UTC')
     await ask(chat, "!agree 1", sender="ana")
