@@ -26,7 +26,7 @@ from bot.context import Context, JobPlan, coop_zones, distinct_zones
 from bot.delivery import Delivery
 from bot.errors import AdapterError, UsageError, UserError
 from bot.i18n import Catalogue
-from bot.messages import Incoming, Outgoing, Reply, SourcePost, Text, TimeTable
+from bot.messages import Incoming, Outgoing, Place, Reply, SourcePost, Text, TimeTable
 from bot.metrics import Metrics
 from bot.router import Invocation, Router, Unknown
 from bot.scheduler import Scheduler
@@ -104,7 +104,7 @@ class Dispatcher:
                     ctx = self._context(unit, incoming, routed, now)
                     ctx.source = source
                     replies = routed.spec.func(ctx)
-                    answer = self._answer(unit, incoming, replies), ctx.jobs
+                    answer = self._answer(unit, incoming, replies, ctx.here), ctx.jobs
         except UserError as err:
             assert isinstance(routed, Invocation)
             spec = routed.spec
@@ -154,10 +154,12 @@ class Dispatcher:
             lang = self._language(unit, incoming, routed.lang if isinstance(routed, Invocation) else None)
             return self._answer(unit, incoming, [make(lang)])
 
-    def _answer(self, unit: Unit, incoming: Incoming, replies: list[Reply]) -> list[Outgoing]:
+    def _answer(self, unit: Unit, incoming: Incoming, replies: list[Reply],
+                here: Place | None = None) -> list[Outgoing]:
+        """Queue ``replies`` to ``incoming``; ``here`` is where it is answered, if already known."""
         adapter = self.adapters[incoming.platform]
         out = []
-        here = adapter.reply_place(incoming)
+        here = here or adapter.reply_place(incoming)
         for reply in replies:
             place = reply.place or destination(adapter, reply, here) or here
             out.append(self.delivery.enqueue(unit, incoming.platform, place, reply, incoming.received_at))

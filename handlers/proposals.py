@@ -11,7 +11,7 @@ the deadline, names only the members asked ("with @ana") who have not answered.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -92,9 +92,13 @@ class Words:
         reason = self.t("proposals.reason", reason=" ".join(position.reason.split())) if position.reason else ""
         return self.t(f"proposals.stance.{position.stance.value}") + reason
 
-    def outcome(self, proposal: Proposal, count: int) -> str:
-        assert proposal.outcome is not None
-        return self.t(f"proposals.outcome.{proposal.outcome.value}", count=count, quorum=proposal.quorum)
+    def outcome(self, outcome: Outcome, count: int, quorum: int) -> str:
+        """"⏳ no quorum (2 of 3 positions)": ``count`` positions stood against a ``quorum``."""
+        return self.t(f"proposals.outcome.{outcome.value}", count=count, quorum=quorum)
+
+    def closed_outcome(self, closed: Proposal, count: int) -> str:
+        assert closed.outcome is not None, closed.id
+        return self.outcome(closed.outcome, count, closed.quorum)
 
     def position_lines(self, current: Sequence[tuple[Position, Position | None]]) -> list[str]:
         return [self.t("proposals.position_line", who=p.member_name, stance=self.stance(p),
@@ -148,6 +152,12 @@ def propose(ctx: Context, args: ProposeArgs) -> list[Reply]:
 def _plan_jobs(ctx: Context | JobContext, proposal: Proposal) -> None:
     for job_id, run_at, kind, payload in _jobs_of(proposal):
         ctx.jobs.run_once(job_id, run_at, kind, payload)
+
+
+def _cancel_jobs(ctx: Context | JobContext, proposal: Proposal) -> None:
+    """Drop the jobs of a proposal now closed (a job cancelling itself as it runs is harmless)."""
+    for job_id, _, _, _ in _jobs_of(proposal):
+        ctx.jobs.cancel(job_id)
 
 
 def _jobs_of(proposal: Proposal) -> list[tuple[str, datetime, str, dict[str, Any]]]:
@@ -206,7 +216,8 @@ def _open_proposal(ctx: Context, proposal_id: int) -> Proposal:
     proposal = _proposal(ctx, proposal_id, lock=True)
     if proposal.status is ProposalStatus.CLOSED:
         count = len(ctx.unit.proposals.standing(proposal.id))
-        raise UserError("proposals.closed", id=proposal.id, outcome=_words(ctx, ctx.lang).outcome(proposal, count))
+        outcome = _words(ctx, ctx.lang).closed_outcome(proposal, count)
+        raise UserError("proposals.closed", id=proposal.id, outcome=outcome)
     if ctx.now >= proposal.deadline_at:  # its job is about to close it (or will, as the bot starts)
         raise UserError("proposals.deadline_passed", id=proposal.id, show=f"{ctx.command('proposal')} {proposal.id}")
     return proposal
@@ -222,7 +233,7 @@ def show_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
     lines = [ctx.t("proposals.show_header", id=proposal.id, by=proposal.created_by, text=proposal.text,
                    when=format_instant(proposal.created_at, ctx.sender_zone, ctx.lang))]
     if proposal.status is ProposalStatus.CLOSED:
-        lines.append(ctx.t("proposals.show_outcome", outcome=words.outcome(proposal, len(current)),
+        lines.append(ctx.t("proposals.show_outcome", outcome=words.closed_outcome(proposal, len(current)),
                            decision=proposal.decision_id))
     summary = [ctx.t("proposals.quorum", quorum=proposal.quorum),
                ctx.t("proposals.positions_header", count=len(current))]
@@ -242,8 +253,7 @@ def close_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
         raise PermissionDenied("proposals.not_author", id=proposal.id, by=proposal.created_by)
     closed, text = _close(ctx.unit, proposal, by=sender.name, now=ctx.now,
                           words=_words(ctx, proposal.lang))
-    for job_id, _, _, _ in _jobs_of(proposal):
-        ctx.jobs.cancel(job_id)
+    _cancel_jobs(ctx, proposal)
     here = ctx.reply_place
     replies = [ctx.reply(text)]
     if (here.platform, here.channel_id, here.thread_id) != (closed.platform, closed.channel_id, closed.thread_id):
@@ -256,20 +266,19 @@ def _close(unit: Unit, proposal: Proposal, *, by: str | None, now: datetime, wor
     and its announcement, in the words given (the proposal's language)."""
     current = unit.proposals.standing(proposal.id)
     outcome = outcome_of([p.stance for p, _ in current], proposal.quorum)
-    settled = replace(proposal, outcome=outcome)
+    shown = words.outcome(outcome, len(current), proposal.quorum)
     summary = "; ".join(words.t("proposals.decision_position", who=p.member_name, stance=words.stance(p))
                         for p, _ in current) or words.t("proposals.no_positions")
     decision = unit.decisions.record(
-        text=words.t("proposals.decision_text", id=proposal.id, outcome=words.outcome(settled, len(current)),
-                     text=proposal.text, positions=summary),
+        text=words.t("proposals.decision_text", id=proposal.id, outcome=shown, text=proposal.text,
+                     positions=summary),
         tags=(TAG,), call_id=None, by=proposal.created_by, by_id=proposal.created_by_id,
         platform=proposal.platform, channel_id=proposal.channel_id, thread_id=proposal.thread_id,
         channel_name=proposal.channel_name, link=proposal.link, now=now,
     )
     closed = unit.proposals.close(proposal.id, outcome=outcome, decision_id=decision.id, by=by, now=now)
     assert closed is not None, proposal.id  # the caller holds the row's lock and saw it open
-    lines = [words.t("proposals.closed_announcement", id=closed.id, outcome=words.outcome(closed, len(current)),
-                     text=closed.text),
+    lines = [words.t("proposals.closed_announcement", id=closed.id, outcome=shown, text=closed.text),
              words.t("proposals.positions_header", count=len(current)),
              *(words.position_lines(current) or [words.t("proposals.no_positions")]),
              words.t("proposals.recorded_as", decision=decision.id)]
@@ -298,7 +307,7 @@ def deadline_passed(ctx: JobContext, payload: dict[str, Any]) -> list[Post]:
     if proposal is None or proposal.status is not ProposalStatus.OPEN:
         return []  # closed by its author, or already by this job: once
     closed, text = _close(ctx.unit, proposal, by=None, now=ctx.now, words=_words(ctx, proposal.lang))
-    ctx.jobs.cancel(f"proposal-reminder:{proposal.id}")
+    _cancel_jobs(ctx, proposal)  # its reminder, if not sent yet
     return [Post(platform=closed.platform, place=_place(closed),
                  reply=Reply(parts=(TextPart(text),), lang=closed.lang))]
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pathlib
 import re
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from tests.auxil.console import ConsoleBot, write_config
+from tests.auxil.deadlines import sleep_past
 
 
 @pytest.fixture
@@ -81,8 +81,7 @@ def test_a_reminder_due_while_the_bot_was_down_fires_once_after_restart(tmp_path
         first.ask(f'!call schedule "Council" {_utc_phrase(starts)}', r"📅 Call #1[^\n]*\n")
         first.kill()  # down before the reminder is due (in ~4 s)
     due = starts - timedelta(minutes=1)
-    # The one sleep: wall-clock time must pass while no bot runs; nothing to wait on.
-    time.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds() + 1))
+    sleep_past(due)  # wall-clock time must pass while no bot runs: nothing to wait on but the clock
     with ConsoleBot(config) as second:
         assert "⏰ Reminder: call #1 “Council”" in second.expect(r"⏰[^\n]*\n", timeout=15)
         second.send("!call list")

@@ -3,23 +3,9 @@ wall clock, across a real restart. Deadlines are a few seconds ahead, written wi
 from __future__ import annotations
 
 import pathlib
-import time
-from datetime import datetime, timedelta, timezone
 
 from tests.auxil.console import ConsoleBot, write_config
-
-
-def seconds_ahead(seconds: float) -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=seconds)
-
-
-def utc(at: datetime) -> str:
-    return f"{at:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def sleep_past(at: datetime, slack: float = 1.0) -> None:
-    # The one sleep: wall-clock time must pass while no bot runs; nothing to wait on.
-    time.sleep(max(0.0, (at - datetime.now(timezone.utc)).total_seconds() + slack))
+from tests.auxil.deadlines import seconds_ahead, sleep_past, utc
 
 
 def test_a_deadline_passed_while_the_bot_was_stopped_closes_the_proposal_once_on_start(
@@ -30,7 +16,7 @@ def test_a_deadline_passed_while_the_bot_was_stopped_closes_the_proposal_once_on
         first.ask(f'!propose "We adopt the shared hosting plan" until {utc(deadline)}', r"Take a position[^\n]*\n")
         first.ask("!agree 1", r"👍 Proposal 1[^\n]*\n")
         first.kill()  # down before the deadline
-    sleep_past(deadline)
+    sleep_past(deadline)  # the deadline passes while no bot runs: nothing to wait on but the clock
     with ConsoleBot(config) as second:
         closed = second.expect(r"Recorded as decision \d+\.\n", timeout=15)
         assert "🗳️ Proposal 1 closed: ✅ consented\nWe adopt the shared hosting plan\n" in closed

@@ -5,22 +5,16 @@ outcome reply to the proposal's post. Deadlines are seconds ahead on the wall cl
 """
 from __future__ import annotations
 
-import asyncio
 import pathlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
 
+from tests.auxil.deadlines import seconds_ahead, utc, wait_past
 from tests.auxil.discourse_bot import DiscourseBot, discourse_config
 from tests.fakes._discourse_model import NotificationType, Post, SiteSettings
 from tests.fakes.discourse import FakeDiscourse
 
 RELAXED = SiteSettings(max_admin_api_reqs_per_minute=None, rate_limit_create_post=0)  # as in test_discourse_e2e
-
-
-def utc_in(seconds: float) -> str:
-    at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=seconds)
-    return f"{at:%Y-%m-%d %H:%M:%S} UTC"
 
 
 @asynccontextmanager
@@ -52,7 +46,7 @@ async def test_a_proposal_in_a_topic_from_opening_to_consent_and_a_block_in_span
     async with forum_and_bot(tmp_path) as (forum, config), DiscourseBot(config):
         topic = forum.create_topic("Shared hosting across the federation")
         proposal = await forum.user_posts("alice", topic.id, '@coopbot propose "We adopt the shared hosting plan" '
-                                                             f"until {utc_in(9)} quorum 2 with @bob @carol")
+                                                             f"until {utc(seconds_ahead(9))} quorum 2 with @bob @carol")
         opened = (await reply_to(forum, proposal)).raw
         assert "🗳️ Proposal 1 by alice: We adopt the shared hosting plan\nDeadline:\n[date=" in opened
         assert 'timezones="America/Argentina/Buenos_Aires|Europe/London|Europe/Berlin|America/Detroit"' in opened
@@ -92,11 +86,12 @@ async def test_a_deadline_passed_while_the_bot_was_stopped_closes_once_on_start(
     async with forum_and_bot(tmp_path) as (forum, config):
         topic = forum.create_topic("Monthly calls")
         async with DiscourseBot(config):
+            deadline = seconds_ahead(4)
             proposal = await forum.user_posts("alice", topic.id,
-                                              f'@coopbot propose "Monthly calls on Thursdays" until {utc_in(4)}')
+                                              f'@coopbot propose "Monthly calls on Thursdays" until {utc(deadline)}')
             await reply_to(forum, proposal)
             await command(forum, "bob", topic.id, "agree 1")
-        await asyncio.sleep(5)  # the one sleep: the deadline passes while no bot runs; nothing to wait on
+        await wait_past(deadline)  # the deadline passes while no bot runs: nothing to wait on but the clock
         async with DiscourseBot(config):
             closed = await reply_to(forum, proposal, timeout=15)
             assert "🗳️ Proposal 1 closed: ✅ consented" in closed.raw

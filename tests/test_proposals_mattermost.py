@@ -5,24 +5,18 @@ Deadlines are seconds ahead on the wall clock; the test waits on the fake's post
 """
 from __future__ import annotations
 
-import asyncio
 import pathlib
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from tests.auxil.deadlines import seconds_ahead, utc, wait_past
 from tests.auxil.mattermost_chat import Chat, start_chat
 from tests.fakes.mattermost import FakeMattermost
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
-
-
-def utc_in(seconds: float) -> str:
-    at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=seconds)
-    return f"{at:%Y-%m-%d %H:%M:%S} UTC"
 
 
 @pytest_asyncio.fixture
@@ -43,7 +37,8 @@ async def in_thread(chat: Chat, root: dict[str, Any], after: dict[str, Any], tim
 async def test_a_proposal_from_opening_to_consent_with_the_reminder_naming_only_the_silent(chat: Chat) -> None:
     mm = chat.mm
     trigger = await mm.user_posts(
-        "ana", "town-square", f'!propose "We adopt the shared hosting plan" until {utc_in(9)} quorum 2 '
+        "ana", "town-square", f'!propose "We adopt the shared hosting plan" until {utc(seconds_ahead(9))} '
+                              "quorum 2 "
                               "with @ben @carla")
     opened = await in_thread(chat, trigger, trigger, timeout=10)
     assert opened["message"].startswith("🗳️ Proposal 1 by ana: We adopt the shared hosting plan\nDeadline:\n| |")
@@ -92,12 +87,13 @@ async def test_a_block_in_a_spanish_channel_and_its_reason_in_the_outcome(chat: 
 
 
 async def test_a_deadline_passed_while_the_bot_was_stopped_closes_once_on_start(chat: Chat) -> None:
+    deadline = seconds_ahead(4)
     trigger = await chat.mm.user_posts("ana", "town-square",
-                                       f'!propose "Monthly calls on Thursdays" until {utc_in(4)} quorum 2')
+                                       f'!propose "Monthly calls on Thursdays" until {utc(deadline)} quorum 2')
     opened = await in_thread(chat, trigger, trigger, timeout=10)
     await chat.ask("ben", "town-square", "!agree 1")
     await chat.bot.stop()
-    await asyncio.sleep(5)  # the one sleep: the deadline passes while no bot runs; nothing to wait on
+    await wait_past(deadline)  # the deadline passes while no bot runs: nothing to wait on but the clock
     await chat.start()
     closed = await in_thread(chat, trigger, opened)
     assert closed["message"].startswith("🗳️ Proposal 1 closed: ⏳ no quorum (1 of 2 positions)")
