@@ -62,7 +62,7 @@ class Delivery:
         self.adapters = adapters
         self.clock = clock
         self._wake = asyncio.Event()
-        self._sent_ids: list[int] = []  # sent, not yet written down
+        self._sent_ids: list[tuple[int, tuple[str, ...] | None]] = []  # sent (and posted ids), not yet written down
         self._flush_timer: asyncio.TimerHandle | None = None
         self._claims: dict[int, float] = {}  # outbox id -> monotonic deadline of its sender's claim
         self._settled: set[int] = set()  # attempts ended since the retry loop last read the outbox
@@ -97,6 +97,7 @@ class Delivery:
             outbox_id=item.id,
             ephemeral=reply.ephemeral,
             queued_at=item.created_at,
+            on_posted=self._progress(item.id),
         )
 
     def submit(self, items: Sequence[Outgoing]) -> None:
@@ -155,7 +156,7 @@ class Delivery:
         if adapter is None:
             return False
         try:
-            await adapter.send(item)
+            posted = await adapter.send(item)
         except RateLimited as err:
             self._failed(item, attempts, err.retry_after, err)
             return False
@@ -167,7 +168,7 @@ class Delivery:
             return False
         finally:
             self._release(item.outbox_id)
-        self.mark_sent([item])
+        self._mark_sent([(item, tuple(posted) if posted is not None else None)])
         return True
 
     def _claim(self, outbox_id: int) -> None:
@@ -190,13 +191,24 @@ class Delivery:
         not yet written down when the process dies is found by reconciling at
         the next start, and not sent again.
         """
-        for item in items:
+        self._mark_sent([(item, None) for item in items])
+
+    def _mark_sent(self, items: Sequence[tuple[Outgoing, tuple[str, ...] | None]]) -> None:
+        """``mark_sent``, with the platform's ids of what each item became, where known."""
+        for item, _ in items:
             self._release(item.outbox_id)
             received = self._arrivals.pop(item.outbox_id, None) if item.outbox_id is not None else None
             self.metrics.sent(item.platform, (self.clock() - received).total_seconds() if received else None)
-        self._pending([i.outbox_id for i in items if i.outbox_id is not None])
+        self._pending([(item.outbox_id, posted) for item, posted in items if item.outbox_id is not None])
 
-    def _pending(self, ids: list[int]) -> None:
+    def _progress(self, outbox_id: int) -> Callable[[tuple[str, ...]], None]:
+        """The ``on_posted`` of an item: the parts posted so far, written down at once, in their own transaction."""
+        def posted(ids: tuple[str, ...]) -> None:
+            with self.store.unit() as unit:
+                unit.outbox.mark_posted(outbox_id, ids)
+        return posted
+
+    def _pending(self, ids: list[tuple[int, tuple[str, ...] | None]]) -> None:
         self._sent_ids += ids
         if self._sent_ids and self._flush_timer is None:
             self._flush_timer = asyncio.get_running_loop().call_later(MARKS_WAIT, self.flush_sent)
@@ -268,7 +280,7 @@ class Delivery:
             if row.id in self._settled or self._claimed(row.id):
                 continue  # being sent, or just sent or failed, by someone else
             self._claim(row.id)
-            if await self._send_one(_outgoing(row), attempts=row.attempts):
+            if await self._send_one(self._outgoing(row), attempts=row.attempts):
                 sent += 1
         return sent
 
@@ -286,7 +298,7 @@ class Delivery:
                 left = unit.outbox.unsent(platform, self._started_at, PARKED)
             if left:
                 try:
-                    posted = await adapter.reconcile([_outgoing(row) for row in left])
+                    posted = await adapter.reconcile([self._outgoing(row) for row in left])
                 except AdapterError as err:
                     log.warning("%s: %d replies left unsent at the last stop not checked yet: %s",
                                 platform, len(left), err)
@@ -314,7 +326,7 @@ class Delivery:
             except Exception:  # the loop must outlive a bad row or a database hiccup
                 log.exception("outbox retry cycle failed")
 
-
-def _outgoing(row: OutboxItem) -> Outgoing:
-    return Outgoing(platform=row.platform, channel_id=row.channel_id, thread_id=row.thread_id, text=row.text,
-                    outbox_id=row.id, queued_at=row.created_at)
+    def _outgoing(self, row: OutboxItem) -> Outgoing:
+        return Outgoing(platform=row.platform, channel_id=row.channel_id, thread_id=row.thread_id, text=row.text,
+                        outbox_id=row.id, queued_at=row.created_at, posted=row.posted,
+                        on_posted=self._progress(row.id))

@@ -23,9 +23,9 @@ def read_mark(value: object) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def posted_parts(marks: list[tuple[int, int]]) -> dict[int, set[int]]:
-    """The parts found posted, by row."""
-    found: dict[int, set[int]] = {}
-    for row, part in marks:
-        found.setdefault(row, set()).add(part)
+def posted_parts(marks: list[tuple[tuple[int, int], str]]) -> dict[int, dict[int, str]]:
+    """The parts found posted, by row: part → the platform's id of its post, from (mark, post id) pairs."""
+    found: dict[int, dict[int, str]] = {}
+    for (row, part), post_id in marks:
+        found.setdefault(row, {})[part] = post_id
     return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 if TYPE_CHECKING:
     from bot.zones import ResolvedZone
@@ -72,15 +72,23 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Heading:
+    """A section's title (in a digest): bold, or the platform's heading."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class TimeTable:
     """One instant shown in several zones; each platform renders it its own way."""
 
     at: datetime  # aware UTC
     zones: tuple[ResolvedZone, ...]
     duration_minutes: int | None = None
+    compact: bool = False  # one line ("Thu 29 Nov 19:00 London (UTC+0) · 16:00 Buenos Aires (UTC−3)"), not a table
 
 
-Part = Union[Text, TimeTable]
+Part = Union[Text, Heading, TimeTable]
 
 
 class Target(Enum):
@@ -109,3 +117,7 @@ class Outgoing:
     ephemeral: bool = False
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     queued_at: datetime | None = field(default=None, compare=False)  # when it entered the outbox
+    posted: tuple[str, ...] = ()  # the platform's ids of its first parts, posted by an earlier attempt
+    # Called by an adapter that sends ``text`` in several parts with the ids of those posted so far,
+    # after each: a retry (also after a crash) goes on after them (``posted``) instead of repeating them.
+    on_posted: Callable[[tuple[str, ...]], None] | None = field(default=None, compare=False, repr=False)

@@ -1,18 +1,23 @@
 """Turning replies into each platform's text.
 
-Three styles: ``plain`` (console, e-mail), ``markdown`` (Mattermost: times as a
-table) and ``discourse`` (Discourse's local-date markup, so each reader sees
-their own time, plus a plain line as fallback). Every style passes its output
-through ``defuse_mass_mentions``: the bot never pings a whole channel, whatever
-a user typed into a title.
+Four styles: ``plain`` (console, e-mail), ``markdown`` (Mattermost: times as a
+table), ``discourse`` (Discourse's local-date markup, so each reader sees
+their own time, plus a plain line as fallback) and ``telegram`` (Telegram's
+HTML: its few tags, and every ``< > &`` of the text escaped). A style says how
+each kind of part is written (``Style``); a compact time table is one line in
+every style but Discourse's. Every style passes its output through
+``defuse_mass_mentions``: the bot never pings a whole channel, whatever a user
+typed into a title.
 """
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta, timezone
 
-from bot.messages import Reply, Text, TimeTable
+from bot.messages import Heading, Reply, Text, TimeTable
 from bot.timefmt import format_zone_rows
 
 _MASS_MENTION = re.compile(r"@(all|channel|here|everyone|todos)\b", re.IGNORECASE)
@@ -80,18 +85,49 @@ def _iana_names(part: TimeTable) -> list[str]:
     return names
 
 
-_TABLES: dict[str, Callable[[TimeTable, str], str]] = {
-    "plain": _plain_table,
-    "markdown": _markdown_table,
-    "discourse": _discourse_dates,
+def _telegram_table(part: TimeTable, lang: str) -> str:
+    rows = format_zone_rows(part.at, part.zones, lang)
+    return "\n".join(
+        f"<b>{_escape(r.label)}</b>  {_escape(r.weekday)} {_escape(r.date)}  <b>{r.time}</b> {r.offset}" for r in rows
+    )
+
+
+def _escape(text: str) -> str:
+    """Text as Telegram's HTML reads it back: only ``< > &`` are special there."""
+    return html.escape(text, quote=False)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Style:
+    text: Callable[[str], str]  # a text part (user text inside it), written safely for the platform
+    heading: Callable[[str], str]
+    table: Callable[[TimeTable, str], str]
+    line: Callable[[TimeTable, str], str]  # a compact table
+
+
+_STYLES: dict[str, Style] = {
+    "plain": Style(_same, _same, _plain_table, _plain_line),
+    "markdown": Style(_same, lambda text: f"**{text}**", _markdown_table, _plain_line),
+    "discourse": Style(_same, lambda text: f"**{text}**", _discourse_dates, _discourse_dates),
+    "telegram": Style(_escape, lambda text: f"<b>{_escape(text)}</b>", _telegram_table,
+                      lambda part, lang: _escape(_plain_line(part, lang))),
 }
 
 
 def render(reply: Reply, style: str) -> str:
-    table = _TABLES[style]
-    chunks = [
-        part.text if isinstance(part, Text) else table(part, reply.lang) for part in reply.parts
-    ]
+    how = _STYLES[style]
+    chunks = []
+    for part in reply.parts:
+        if isinstance(part, Text):
+            chunks.append(how.text(part.text))
+        elif isinstance(part, Heading):
+            chunks.append(how.heading(part.text))
+        else:
+            chunks.append((how.line if part.compact else how.table)(part, reply.lang))
     return defuse_mass_mentions("\n".join(chunks))
 
 

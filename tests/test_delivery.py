@@ -19,7 +19,7 @@ from bot.delivery import MARKS_WAIT, Delivery
 from bot.errors import AdapterError
 from bot.messages import Incoming, Outgoing, Place, Reply, Text
 from bot.metrics import Metrics
-from bot.storage import Store
+from bot.storage import OutboxItem, Store
 
 PLACE = Place("chat", "room")
 
@@ -55,7 +55,7 @@ class RecordingAdapter:
     def announce_place(self) -> Place | None:
         return PLACE
 
-    async def send(self, out: Outgoing) -> None:
+    async def send(self, out: Outgoing) -> tuple[str, ...]:
         self.inside[out.text].set()
         gate = self._gates.get(out.text)
         if gate is not None:
@@ -63,6 +63,7 @@ class RecordingAdapter:
         if self.failing:
             raise AdapterError("connection refused")
         self.sent.append(out.text)
+        return (f"id-{len(self.sent)}",)
 
 
 @pytest.fixture
@@ -265,3 +266,58 @@ async def test_a_reply_given_in_place_is_counted_with_its_latency_and_its_arriva
     assert metrics.sent_seconds == [0.25]
     assert delivery._arrivals == {}
     store.close()
+
+
+def row_of(delivery: Delivery, item: Outgoing) -> OutboxItem:
+    assert item.outbox_id is not None
+    delivery.flush_sent()
+    with delivery.store.unit() as unit:
+        return unit.outbox.get(item.outbox_id)
+
+
+async def test_the_platforms_id_for_what_a_reply_became_is_kept_with_its_row(
+        delivery: Delivery, adapter: RecordingAdapter) -> None:
+    first, second = enqueue(delivery, "first"), enqueue(delivery, "second")
+    await delivery.send([first, second])
+    assert row_of(delivery, first).posted == ("id-1",)
+    assert row_of(delivery, second).posted == ("id-2",)
+
+
+class InParts(RecordingAdapter):
+    """Sends each line as a message of its own, reporting each as posted; fails once before ``fail_at``."""
+
+    def __init__(self, fail_at: int) -> None:
+        super().__init__()
+        self.fail_at = fail_at
+        self.attempts: list[tuple[str, ...]] = []  # ``posted`` as each attempt found it
+
+    async def send(self, out: Outgoing) -> tuple[str, ...]:
+        self.attempts.append(out.posted)
+        posted = list(out.posted)
+        for line in out.text.split("\n")[len(posted):]:
+            if len(posted) == self.fail_at and len(self.attempts) == 1:
+                raise AdapterError("connection reset")
+            self.sent.append(line)
+            posted.append(f"m{len(self.sent)}")
+            assert out.on_posted is not None
+            out.on_posted(tuple(posted))
+        return tuple(posted)
+
+
+async def test_a_reply_sent_in_parts_goes_on_after_the_parts_posted_before_a_failure(tmp_path: pathlib.Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'coopbot.db'}")
+    store.migrate()
+    adapter = InParts(fail_at=2)
+    later = Delivery(store, {"chat": adapter}, lambda: datetime.now(timezone.utc))
+    try:
+        item = enqueue(later, "one\ntwo\nthree")
+        await later.send([item])
+        assert row_of(later, item).posted == ("m1", "m2") and row_of(later, item).sent_at is None
+        # A new process reads the row: what was posted survives it, and the retry starts at part three.
+        again = Delivery(store, {"chat": adapter}, lambda: datetime.now(timezone.utc) + timedelta(hours=2))
+        assert await again.retry_due() == 1
+        assert adapter.sent == ["one", "two", "three"]
+        assert adapter.attempts == [(), ("m1", "m2")]
+        assert row_of(again, item).posted == ("m1", "m2", "m3")
+    finally:
+        store.close()

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import pathlib
+import re
 import sqlite3
 from datetime import UTC, datetime
 
+from bot.adapters.mattermost_events import OUTBOX_PROP
 from tests.auxil.discourse_bot import DiscourseBot, RequestSignal, discourse_config
 from tests.fakes.discourse import FakeDiscourse, ManualClock, SiteSettings
 from tests.fakes.mattermost import FakeMattermost
@@ -36,6 +38,12 @@ def forget_sent(folder: pathlib.Path, rows: int) -> list[int]:
     return ids
 
 
+def posted_ids(folder: pathlib.Path) -> dict[int, str | None]:
+    """Each outbox row's platform ids of what it became, as stored."""
+    with sqlite3.connect(folder / "coopbot.db") as db:
+        return dict(db.execute("SELECT id, posted_ids FROM outbox"))
+
+
 def unsent(folder: pathlib.Path) -> int:
     with sqlite3.connect(folder / "coopbot.db") as db:
         return int(db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
@@ -50,6 +58,8 @@ async def test_mattermost_replies_posted_but_not_marked_are_not_sent_again(tmp_p
         commands = await post_many(chat, 6)
         await chat.all_answered(commands)
         assert await chat.bot.stop() == 0
+        by_row = {int(p["props"][OUTBOX_PROP].split("/")[0]): p["id"] for p in mm.posts_by(mm.bot)}
+        assert posted_ids(tmp_path) == by_row  # each row keeps the id of the post it became
         forget_sent(tmp_path, 3)
         await asyncio.sleep(WINDOW + 0.2)  # the server no longer recognises the resends
         await chat.start()
@@ -109,6 +119,8 @@ async def test_discourse_replies_posted_but_not_marked_are_not_sent_again(tmp_pa
         async with DiscourseBot(config):
             mentions = await mention_many(forum, topic.id, 4)
             await all_replied(forum, topic.id, mentions)
+        by_row = {int(re.search(r"coopbot:([0-9]+)/", p.raw)[1]): str(p.id) for p in forum.posts_by("coopbot")}
+        assert posted_ids(tmp_path) == by_row  # each row keeps the id of the post it became
         forget_sent(tmp_path, 2)
         clock.advance(PAST_DISCOURSE_WINDOWS)
         async with DiscourseBot(config) as bot:

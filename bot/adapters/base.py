@@ -53,8 +53,9 @@ class Adapter(Protocol):
     def announce_place(self) -> Place | None:
         """Where announcements and reminders go, if anywhere."""
 
-    async def send(self, out: Outgoing) -> None:
-        """Post ``out``; raise AdapterError (or RateLimited) if the platform refuses."""
+    async def send(self, out: Outgoing) -> tuple[str, ...]:
+        """Post ``out``; return the platform's ids of what it became (a post or message per part, those
+        in ``out.posted`` first), () where it has none; raise AdapterError (or RateLimited) if the platform refuses."""
 
 
 @runtime_checkable

@@ -98,9 +98,10 @@ class ConsoleAdapter:
         text = self._lines.get(number) if number is not None else None
         return None if text is None else SourcePost(ref=str(number), text=text, author=self.sender.name)
 
-    async def send(self, out: Outgoing) -> None:
+    async def send(self, out: Outgoing) -> tuple[str, ...]:
         self._stdout.write(out.text + "\n\n")
         self._stdout.flush()
+        return ()
 
 
 def create(settings: Any, *, on_eof: Callable[[], None] | None = None, **_: Any) -> ConsoleAdapter:

@@ -292,17 +292,19 @@ class DiscourseAdapter:
     def announce_place(self) -> Place | None:
         return self._announce
 
-    async def send(self, out: Outgoing) -> None:
+    async def send(self, out: Outgoing) -> tuple[str, ...]:
+        """Post ``out`` in its topic; returns the new post's id (what editing it takes: ``PUT /posts/{id}``)."""
         topic = int(out.channel_id)
         reply_to = int(out.thread_id) if out.thread_id else None
         quote = await self._quote(topic, reply_to) if reply_to else ""
         raw = with_outbox_mark(quote + out.text, out.outbox_id, MAX_POST_LENGTH)
         try:
-            await self.api.create_post(topic, raw, reply_to)
+            post_id = await self.api.create_post(topic, raw, reply_to)
         except RejectedError as err:
             hint = "; a non-staff bot may post at most 3 times in a row in a topic" if err.status == 422 else ""
             log.error("discourse: topic %s refused the bot's post for good (%s)%s", topic, err, hint)
             raise
+        return (str(post_id),) if post_id else ()
 
     async def reconcile(self, unsent: Sequence[Outgoing]) -> set[int]:
         """Of replies a previous process queued: those among the bot's own posts in their topic

@@ -3,8 +3,8 @@
 One keep-alive ``aiohttp`` session per platform, so a reply costs one request
 on a warm connection. Failures are mapped into coopbot's errors, as httpx maps
 httpcore's: a 429 becomes ``RateLimited`` with the wait the server asked for
-(``Retry-After``, Mattermost's ``X-Ratelimit-Reset`` in seconds, or Discourse's
-``extras.wait_seconds``), another 4xx ``RejectedError``, a 5xx or a broken
+(``Retry-After``, Mattermost's ``X-Ratelimit-Reset`` in seconds, Discourse's
+``extras.wait_seconds`` or Telegram's ``parameters.retry_after``), another 4xx ``RejectedError``, a 5xx or a broken
 connection a plain, retryable ``AdapterError``.
 """
 from __future__ import annotations
@@ -33,9 +33,10 @@ def retry_after(headers: Mapping[str, str], body: Any) -> float:
             except ValueError:
                 pass
     if isinstance(body, dict):
-        wait = (body.get("extras") or {}).get("wait_seconds")
-        if isinstance(wait, (int, float)):
-            return max(0.0, float(wait))
+        for hints, name in ((body.get("extras"), "wait_seconds"), (body.get("parameters"), "retry_after")):
+            wait = hints.get(name) if isinstance(hints, dict) else None
+            if isinstance(wait, (int, float)):
+                return max(0.0, float(wait))
     return DEFAULT_WAIT
 
 
@@ -92,6 +93,6 @@ def _decode(raw: bytes) -> Any:
 
 def _message(body: Any) -> str:
     if isinstance(body, dict):
-        text = body.get("message") or body.get("errors") or body.get("error_type") or ""
+        text = body.get("message") or body.get("description") or body.get("errors") or body.get("error_type") or ""
         return str(text)[:200]
     return str(body)[:200]

@@ -204,7 +204,7 @@ class MattermostAdapter:
         self._announce: Place | None = None
         self._expected_seq: int | None = None
         self._blocked_until = 0.0  # a 429 told us to wait until then (on self._clock)
-        self._posted_parts: dict[int, set[int]] = {}  # outbox id -> pieces known to be posted
+        self._posted_parts: dict[int, dict[int, str]] = {}  # outbox id -> pieces known to be posted -> post id
         self._on_message: OnMessage | None = None
         self._socket: MattermostSocket | None = None
         self._tasks = Background()
@@ -448,17 +448,18 @@ class MattermostAdapter:
     def announce_place(self) -> Place | None:
         return self._announce
 
-    async def send(self, out: Outgoing) -> None:
-        """Post ``out``, split on line boundaries if long; a retry skips the pieces already posted."""
+    async def send(self, out: Outgoing) -> tuple[str, ...]:
+        """Post ``out``, split on line boundaries if long; a retry skips the pieces already posted
+        (found by reconciling, or by an attempt of this process); returns the posts' ids."""
         self._respect_rate_limit()
         pieces = split_message(out.text, MAX_POST_LENGTH)
-        posted = self._posted_parts.setdefault(out.outbox_id, set()) if out.outbox_id is not None else set()
+        posted = self._posted_parts.setdefault(out.outbox_id, {}) if out.outbox_id is not None else {}
         for index, piece in enumerate(pieces):
             if index not in posted:
-                await self._post(out, piece, index)
-                posted.add(index)
+                posted[index] = await self._post(out, piece, index)
         if out.outbox_id is not None:
             self._posted_parts.pop(out.outbox_id, None)
+        return tuple(posted[index] for index in range(len(pieces)))
 
     async def reconcile(self, unsent: Sequence[Outgoing]) -> set[int]:
         """Of replies a previous process queued: those whose every piece is among the bot's own
@@ -472,10 +473,10 @@ class MattermostAdapter:
         for channel_id, items in by_channel.items():
             since = min(_millis(out.queued_at) for out in items) - CLOCK_SKEW_MS
             posts = await self._posts_since(channel_id, since)
-            found = posted_parts([p.outbox_mark for p in posts if p.user_id == self.me.id and p.outbox_mark])
+            found = posted_parts([(p.outbox_mark, p.id) for p in posts if p.user_id == self.me.id and p.outbox_mark])
             for out in items:
                 assert out.outbox_id is not None
-                parts = found.get(out.outbox_id, set())
+                parts = found.get(out.outbox_id, {})
                 if len(split_message(out.text, MAX_POST_LENGTH)) <= len(parts):
                     complete.add(out.outbox_id)
                 elif parts:
@@ -487,7 +488,8 @@ class MattermostAdapter:
         if wait > 0:
             raise RateLimited(wait, "mattermost rate limit still in force")
 
-    async def _post(self, out: Outgoing, message: str, index: int) -> None:
+    async def _post(self, out: Outgoing, message: str, index: int) -> str:
+        """Post one piece; returns the new post's id."""
         body: dict[str, Any] = {"channel_id": out.channel_id, "message": message, "root_id": out.thread_id or ""}
         if out.outbox_id is not None and self.me is not None:
             # The mark finds the post again after a crash, however long ago (``reconcile``). Within
@@ -496,10 +498,11 @@ class MattermostAdapter:
             body["props"] = {OUTBOX_PROP: mark(out.outbox_id, index)}
             body["pending_post_id"] = f"{self.me.id}:{out.outbox_id}.{index}"
         try:
-            await self.rest.request("POST", "/posts", json_body=body)
+            created = await self.rest.request("POST", "/posts", json_body=body)
         except RateLimited as err:
             self._blocked_until = self._clock() + err.retry_after
             raise
+        return str(created.get("id", "")) if isinstance(created, dict) else ""
 
     # slash command ---------------------------------------------------------------------
 

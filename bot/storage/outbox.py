@@ -16,7 +16,8 @@ _ENQUEUE = (
     "INSERT INTO outbox (platform, channel_id, thread_id, text, created_at, attempts, next_attempt_at)"
     " VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING id"
 )
-_SENT = "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?"
+_SENT = "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, posted_ids = COALESCE(?, posted_ids) WHERE id = ?"
+_POSTED = "UPDATE outbox SET posted_ids = ? WHERE id = ?"
 # A platform's unsent items, oldest first (so a channel keeps its order).
 _UNSENT_ON_PLATFORM = (
     select(outbox).where(outbox.c.platform == bindparam("platform"), outbox.c.sent_at.is_(None)).order_by(outbox.c.id)
@@ -44,6 +45,12 @@ class OutboxRepo:
         return OutboxItem(id=item_id, platform=platform, channel_id=channel_id, thread_id=thread_id, text=text,
                           created_at=utc, attempts=0, next_attempt_at=utc, sent_at=None, last_error=None)
 
+    def get(self, item_id: int) -> OutboxItem:
+        row = self._conn.execute(select(outbox).where(outbox.c.id == item_id)).first()
+        if row is None:
+            raise RecordNotFound("outbox", item_id)
+        return OutboxItem(**row._mapping)
+
     def due(self, platform: str, now: datetime, limit: int) -> list[OutboxItem]:
         """Unsent items whose next attempt is due, oldest first (so a channel keeps its order)."""
         rows = self._conn.execute(_DUE, {"platform": platform, "now": now, "limit": limit})
@@ -54,16 +61,21 @@ class OutboxRepo:
         rows = self._conn.execute(_UNSENT, {"platform": platform, "queued_before": queued_before, "parked": parked})
         return [OutboxItem(**row._mapping) for row in rows]
 
-    def mark_sent(self, item_id: int, now: datetime) -> None:
-        if execute(self._conn, _SENT, (db_time(self._conn, now), item_id)).rowcount != 1:
+    def mark_sent(self, item_id: int, now: datetime, posted: Sequence[str] | None = None) -> None:
+        """Sent; ``posted``: the platform's ids of what it became (kept as they were if None)."""
+        if execute(self._conn, _SENT, (db_time(self._conn, now), _ids(posted), item_id)).rowcount != 1:
             raise RecordNotFound("outbox", item_id)
 
-    def mark_all_sent(self, item_ids: Sequence[int], now: datetime) -> None:
-        """``mark_sent`` for each; an id no longer in the outbox is skipped rather than raised, because
-        these marks ride along in another write's transaction, which they must never fail."""
+    def mark_all_sent(self, items: Sequence[tuple[int, Sequence[str] | None]], now: datetime) -> None:
+        """``mark_sent`` for each (id, posted ids); an id no longer in the outbox is skipped rather than
+        raised, because these marks ride along in another write's transaction, which they must never fail."""
         at = db_time(self._conn, now)
-        for item_id in item_ids:
-            execute(self._conn, _SENT, (at, item_id))
+        for item_id, posted in items:
+            execute(self._conn, _SENT, (at, _ids(posted), item_id))
+
+    def mark_posted(self, item_id: int, posted: Sequence[str]) -> None:
+        """The parts posted so far (of a reply sent in several), so a retry goes on after them."""
+        execute(self._conn, _POSTED, (_ids(posted), item_id))
 
     def mark_failed(self, item_id: int, now: datetime, retry_at: datetime, error: str) -> None:
         """Count a failed attempt; the item is due again at ``retry_at`` (never before ``now``)."""
@@ -80,3 +92,7 @@ class OutboxRepo:
     def _attempted(self, item_id: int, **values: Any) -> None:
         if self._conn.execute(_ATTEMPTED, {"item_id": item_id, **values}).rowcount != 1:
             raise RecordNotFound("outbox", item_id)
+
+
+def _ids(posted: Sequence[str] | None) -> str | None:
+    return None if posted is None else " ".join(posted)

@@ -169,6 +169,12 @@ class OutboxItem:
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
+    posted_ids: str | None = None  # the platform's ids of the parts posted so far, space-separated
+
+    @property
+    def posted(self) -> tuple[str, ...]:
+        """The platform's ids of the parts already posted, in order."""
+        return tuple(self.posted_ids.split()) if self.posted_ids else ()
 
 
 class RecordNotFound(StorageError):

@@ -19,6 +19,7 @@ class RecordingAdapter(ConsoleAdapter):
         super().__init__(user="tester", zone=zone)
         self.sent: asyncio.Queue[Outgoing] = asyncio.Queue()
         self.fail_sends = fail_sends  # the next N sends raise AdapterError, as a server that is away
+        self.posts = 0  # how many it has sent (its "post ids" count them)
         self._on_message: OnMessage | None = None
 
     async def start(self, on_message: OnMessage) -> None:
@@ -41,11 +42,13 @@ class RecordingAdapter(ConsoleAdapter):
     async def next_text(self, timeout: float = 5.0) -> str:
         return (await asyncio.wait_for(self.sent.get(), timeout)).text
 
-    async def send(self, out: Outgoing) -> None:
+    async def send(self, out: Outgoing) -> tuple[str, ...]:
         if self.fail_sends > 0:
             self.fail_sends -= 1
             raise AdapterError("server away")
         self.sent.put_nowait(out)
+        self.posts += 1
+        return (f"post-{self.posts}",)
 
 
 async def ask(chat: RecordingAdapter, text: str, sender: str | None = None) -> str:
