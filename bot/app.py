@@ -21,6 +21,7 @@ from bot.adapters.base import Adapter, Reconnecting, ReportsHealth, StopsOnRefus
 from bot.commands import Registry, discover
 from bot.context import JobContext
 from bot.delivery import Delivery
+from bot.destinations import Outlets
 from bot.dispatch import Dispatcher, Services
 from bot.errors import CoopbotError
 from bot.i18n import Catalogue
@@ -73,11 +74,11 @@ class App:
         self.store = Store(config.storage.url)
         self.registry = registry or discover()
         zones = build_resolver(config)
+        self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else self._load_adapters()
         self.services = Services(
             config=config, store=self.store, catalogue=Catalogue.load(), registry=self.registry,
-            zones=zones, default_zone=default_zone(config, zones), clock=clock,
+            zones=zones, default_zone=default_zone(config, zones), clock=clock, outlets=Outlets(config, self.adapters),
         )
-        self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else self._load_adapters()
         self.scheduler = Scheduler(config.storage.url,
                                    misfire_grace_seconds=int(config.reminders.misfire_grace.total_seconds()))
         self.metrics = Metrics()
@@ -218,7 +219,7 @@ class App:
         items: list[Outgoing] = []
         with self.store.unit() as unit:
             ctx = JobContext(now=self.clock(), config=self.config, unit=unit, zones=s.zones, catalogue=s.catalogue,
-                             registry=self.registry)
+                             registry=self.registry, outlets=s.outlets)
             for post in spec.func(ctx, payload):
                 adapter = self.adapters.get(post.platform)
                 place = destination(adapter, post.reply, post.place) if adapter else None
@@ -226,6 +227,7 @@ class App:
                     log.warning("job %s: no %s adapter or place; post dropped", kind, post.platform)
                     continue
                 items.append(self.delivery.enqueue(unit, post.platform, place, post.reply))
+            items += self.dispatcher.post(unit, ctx.posts)
         self.dispatcher.apply_jobs(ctx.jobs)
         await self.delivery.send(items)
         return items
@@ -234,7 +236,7 @@ class App:
         """Answer at once (slash commands): replies for the command's channel are returned, marked sent."""
         items, plan = self.dispatcher.dispatch(incoming)
         self.dispatcher.apply_jobs(plan)
-        here = [i for i in items if i.channel_id == incoming.place.channel_id]
+        here = [i for i in items if (i.platform, i.channel_id) == (incoming.platform, incoming.place.channel_id)]
         await self.delivery.send([i for i in items if i not in here])
         self.delivery.mark_sent(here)
         return here

@@ -7,6 +7,7 @@ replies.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from bot.messages import Incoming, Part, Place, Reply, SourcePost, Target, Text,
 
 if TYPE_CHECKING:
     from bot.commands import CommandSpec, Registry
+    from bot.destinations import Destination, Outlets
     from bot.i18n import Catalogue
     from bot.storage import Unit
     from bot.zones import ResolvedZone, ZoneResolver
@@ -56,7 +58,9 @@ class Context:
     catalogue: Catalogue
     registry: Registry
     sender_zone: ResolvedZone
+    outlets: Outlets
     jobs: JobPlan = field(default_factory=JobPlan)
+    posts: list[Post] = field(default_factory=list)  # to other places (a digest, an update), queued with the replies
     # For ``reads_post`` commands: the post the first argument names, read by the
     # dispatcher before the transaction, or the user error that kept it unread.
     source: SourcePost | UserError | None = None
@@ -86,6 +90,15 @@ class Context:
     def reply(self, *parts: Part | str, target: Target = Target.THREAD) -> Reply:
         made = tuple(Text(p) if isinstance(p, str) else p for p in parts)
         return Reply(parts=made, lang=self.lang, target=target)
+
+    def post(self, destination: Destination, reply: Reply) -> None:
+        """Post ``reply`` at ``destination`` too, in this command's transaction."""
+        self.posts.append(Post(destination.name, destination.place, reply))
+
+    def publish(self, make: Callable[[str], Reply]) -> None:
+        """A decision update: ``make(lang)`` at each update destination, except where this command was
+        written (it is answered there already)."""
+        self.posts += update_posts(self.outlets, make, self.reply_place)
 
     def usage_error(self, key: str = "errors.bad_arguments", **params: Any) -> UsageError:
         return UsageError(key, **params)
@@ -138,10 +151,28 @@ class JobContext:
     zones: ZoneResolver
     catalogue: Catalogue
     registry: Registry
+    outlets: Outlets
     jobs: JobPlan = field(default_factory=JobPlan)
+    posts: list[Post] = field(default_factory=list)  # updates, posted beside what the job returns
 
     def t(self, lang: str, key: str, **params: Any) -> str:
         return self.catalogue.t(lang, key, **params)
 
+    def publish(self, make: Callable[[str], Reply], origin: Place | None) -> None:
+        """A decision update: ``make(lang)`` at each update destination, except ``origin``'s channel."""
+        self.posts += update_posts(self.outlets, make, origin)
+
     def coop_zones(self, names: tuple[str, ...] | None = None) -> tuple[ResolvedZone, ...]:
         return coop_zones(self.zones, names)
+
+
+def update_posts(outlets: Outlets, make: Callable[[str], Reply], origin: Place | None) -> list[Post]:
+    """``make(lang)`` for each update destination not in ``origin``'s channel, each in its language."""
+    made: dict[str, Reply] = {}
+    posts = []
+    for destination in outlets.for_updates():
+        if not destination.is_at(origin):
+            if destination.lang not in made:
+                made[destination.lang] = make(destination.lang)
+            posts.append(Post(destination.name, destination.place, made[destination.lang]))
+    return posts

@@ -22,8 +22,9 @@ from datetime import datetime
 
 from bot.adapters.base import Adapter, PostReader, destination
 from bot.commands import CommandSpec, Registry
-from bot.context import Context, JobPlan, coop_zones, distinct_zones
+from bot.context import Context, JobPlan, Post, coop_zones, distinct_zones
 from bot.delivery import Delivery
+from bot.destinations import Outlets
 from bot.errors import AdapterError, UsageError, UserError
 from bot.i18n import Catalogue
 from bot.messages import Incoming, Outgoing, Place, Reply, SourcePost, Text, TimeTable
@@ -48,6 +49,7 @@ class Services:
     zones: ZoneResolver
     default_zone: ResolvedZone
     clock: Clock
+    outlets: Outlets
 
 
 class Dispatcher:
@@ -104,7 +106,7 @@ class Dispatcher:
                     ctx = self._context(unit, incoming, routed, now)
                     ctx.source = source
                     replies = routed.spec.func(ctx)
-                    answer = self._answer(unit, incoming, replies, ctx.here), ctx.jobs
+                    answer = self._answer(unit, incoming, replies, ctx.here) + self.post(unit, ctx.posts), ctx.jobs
         except UserError as err:
             assert isinstance(routed, Invocation)
             spec = routed.spec
@@ -165,6 +167,19 @@ class Dispatcher:
             out.append(self.delivery.enqueue(unit, incoming.platform, place, reply, incoming.received_at))
         return out
 
+    def post(self, unit: Unit, posts: list[Post]) -> list[Outgoing]:
+        """Queue posts a command or a job makes elsewhere (a digest, an update); ``place`` None is the
+        platform's announcement place. Posts for an adapter that is not running are dropped, logged."""
+        out = []
+        for post in posts:
+            adapter = self.adapters.get(post.platform)
+            place = post.place or (adapter.announce_place() if adapter else None)
+            if adapter is None or place is None:
+                log.warning("no %s adapter or place; post dropped", post.platform)
+                continue
+            out.append(self.delivery.enqueue(unit, post.platform, place, post.reply))
+        return out
+
     def apply_jobs(self, plan: JobPlan) -> None:
         if self.scheduler is None:
             return
@@ -181,7 +196,7 @@ class Dispatcher:
             lang=self._language(unit, incoming, inv.lang, prefs), now=now,
             config=self.s.config, unit=unit, zones=self.s.zones, catalogue=self.s.catalogue,
             registry=self.s.registry, sender_zone=self._sender_zone(incoming, prefs),
-            here=self.adapters[incoming.platform].reply_place(incoming),
+            here=self.adapters[incoming.platform].reply_place(incoming), outlets=self.s.outlets,
         )
 
     def _language(self, unit: Unit, incoming: Incoming, command_lang: str | None,

@@ -391,6 +391,13 @@ class ProposalSettings(_Section):
     default_deadline: Duration = timedelta(days=7)  # when "until" is not given
 
 
+Destination = Literal["console", "mattermost", "discourse", "telegram", "email"]
+
+
+class DigestSettings(_Section):
+    updates: tuple[Destination, ...] | None = None  # where decision updates go; None: every enabled adapter
+
+
 class ServerSettings(_Section):
     enabled: bool = False
     host: Text = "127.0.0.1"
@@ -449,11 +456,23 @@ class DiscourseSettings(_Adapter):
     languages: dict[Text, Language] = Field(default_factory=dict)
 
 
+_CHAT_ID = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
+
+
+def _to_chat_id(value: str) -> str:
+    if not _CHAT_ID.fullmatch(value):
+        raise _problem(f"{value!r} is not a Telegram chat; expected a chat id such as '-1001234567890' "
+                       "or a public channel's @name such as '@coopcouncil'")
+    return value
+
+
 class TelegramSettings(_Adapter):
     model_config = ConfigDict(coerce_numbers_to_str=True)  # chat ids are numbers or @names
     required = ("token", "chat_id")
     token: SecretStr | None = None
-    chat_id: Text | None = None
+    chat_id: Annotated[Text, AfterValidator(_to_chat_id)] | None = None
+    api_url: WebUrl = "https://api.telegram.org"
+    language: Language | None = None  # the digest's and updates' language there; default bot.language
 
 
 class EmailSettings(_Adapter):
@@ -501,6 +520,7 @@ class Config(_Section):
     reminders: ReminderSettings = _section()
     calls: CallSettings = _section()
     proposals: ProposalSettings = _section()
+    digest: DigestSettings = _section()
     server: ServerSettings = _section()
     adapters: AdapterSettings = _section()
 
@@ -533,6 +553,15 @@ class Config(_Section):
                 for adapter, key, what in _NEEDS_SERVER
                 if getattr(self.adapters, adapter).enabled and not _is_blank(getattr(getattr(self.adapters, adapter), key))
             ])
+        return self
+
+    @model_validator(mode="after")
+    def _updates_go_to_enabled_adapters(self) -> Self:
+        enabled = self.adapters.enabled_names
+        _raise_all("Config", [
+            (("digest", "updates", n), f"{name!r} is not an enabled adapter; expected one of {', '.join(enabled)}")
+            for n, name in enumerate(self.digest.updates or ()) if name not in enabled
+        ])
         return self
 
     def channel_language(self, platform: str, channel: str | None) -> Language | None:

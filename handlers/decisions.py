@@ -12,14 +12,17 @@ their parser, usage, example and argument errors come from the dataclasses below
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.arguments import CallRef, NoArgs, Number, Since, Tags, Text, arg, hashtags
 from bot.commands import command
 from bot.context import Context
 from bot.errors import UserError
 from bot.messages import Reply
+from bot.messages import Text as TextPart
 from bot.storage import Call, Decision, DecisionFilter, DecisionStatus, DecisionVersion
 from bot.timefmt import format_day, format_instant
 
@@ -66,9 +69,21 @@ def decide(ctx: Context, args: DecideArgs) -> list[Reply]:
         platform=ctx.incoming.platform, channel_id=place.channel_id, thread_id=place.thread_id,
         channel_name=place.channel_name, link=ctx.incoming.link, now=ctx.now,
     )
-    labels = _labels(ctx, decision)
+    labels = _labels(ctx.t, decision)
     about = f" ({' · '.join(labels)})" if labels else ""
+    ctx.publish(partial(_update, ctx, decision))
     return [ctx.reply(ctx.t("decisions.recorded", id=decision.id, about=about, text=text))]
+
+
+def _update(ctx: Context, decision: Decision, lang: str) -> Reply:
+    """The decision as news, for the update destinations (``digest.updates``), in ``lang``."""
+    t = partial(ctx.catalogue.t, lang)
+    labels = _labels(t, decision)
+    lines = [t("updates.decision", id=decision.id, about=f" ({' · '.join(labels)})" if labels else "",
+               text=decision.text, by=decision.created_by)]
+    if decision.link:
+        lines.append(t("decisions.link", link=decision.link))
+    return Reply(parts=(TextPart("\n".join(lines)),), lang=lang)
 
 
 def _checked(ctx: Context, text: str) -> str:
@@ -142,13 +157,13 @@ def _line(ctx: Context, decision: Decision) -> str:
     if decision.status is DecisionStatus.RETRACTED:
         text = f"{ctx.t('decisions.retracted_mark')} {text}"
     day = format_day(decision.created_at.astimezone(ctx.sender_zone.tz).date(), ctx.lang)
-    about = "".join(f" · {label}" for label in _labels(ctx, decision))
+    about = "".join(f" · {label}" for label in _labels(ctx.t, decision))
     return ctx.t("decisions.line", id=decision.id, text=text, by=decision.created_by, day=day, about=about)
 
 
-def _labels(ctx: Context, decision: Decision) -> list[str]:
+def _labels(t: Callable[..., str], decision: Decision) -> list[str]:
     """["call #3", "#hosting #infra"]: what a decision belongs to, for one line."""
-    labels = [ctx.t("decisions.about_call", id=decision.call_id)] if decision.call_id else []
+    labels = [t("decisions.about_call", id=decision.call_id)] if decision.call_id else []
     return labels + ([hashtags(decision.tags)] if decision.tags else [])
 
 

@@ -140,6 +140,7 @@ def propose(ctx: Context, args: ProposeArgs) -> list[Reply]:
         channel_name=ctx.incoming.place.channel_name, link=ctx.incoming.link, lang=ctx.lang, now=ctx.now,
     )
     _plan_jobs(ctx, proposal)
+    ctx.publish(partial(_opened_update, ctx, proposal))
     words = _words(ctx, ctx.lang)
     asked = ctx.t("proposals.asked", members=mentions(proposal.members)) if proposal.members else ""
     return [ctx.reply(
@@ -147,6 +148,27 @@ def propose(ctx: Context, args: ProposeArgs) -> list[Reply]:
         ctx.t("proposals.deadline"), _deadline(ctx, proposal),
         ctx.t("proposals.quorum", quorum=proposal.quorum) + asked + "\n" + words.how_to_answer(proposal.id),
     )]
+
+
+def _opened_update(ctx: Context, proposal: Proposal, lang: str) -> Reply:
+    """A new proposal as news, for the update destinations (``digest.updates``), in ``lang``."""
+    t = partial(ctx.catalogue.t, lang)
+    deadline = TimeTable(at=proposal.deadline_at, zones=ctx.coop_zones(), compact=True)
+    return Reply(parts=(TextPart(t("updates.proposal_opened", id=proposal.id, by=proposal.created_by,
+                                   text=proposal.text)),
+                        TextPart(t("updates.deadline")), deadline, *_link(t, proposal)), lang=lang)
+
+
+def _closed_update(ctx: Context | JobContext, closed: Proposal, count: int, lang: str) -> Reply:
+    """A proposal's outcome as news, in ``lang``."""
+    words = _words(ctx, lang)
+    text = words.t("updates.proposal_closed", id=closed.id, outcome=words.closed_outcome(closed, count),
+                   text=closed.text)
+    return Reply(parts=(TextPart(text), *_link(words.t, closed)), lang=lang)
+
+
+def _link(t: Callable[..., str], proposal: Proposal) -> tuple[TextPart, ...]:
+    return (TextPart(t("decisions.link", link=proposal.link)),) if proposal.link else ()
 
 
 def _plan_jobs(ctx: Context | JobContext, proposal: Proposal) -> None:
@@ -251,9 +273,10 @@ def close_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
     sender = ctx.incoming.sender
     if proposal.created_by_id != sender.id or proposal.platform != ctx.incoming.platform:
         raise PermissionDenied("proposals.not_author", id=proposal.id, by=proposal.created_by)
-    closed, text = _close(ctx.unit, proposal, by=sender.name, now=ctx.now,
-                          words=_words(ctx, proposal.lang))
+    closed, text, count = _close(ctx.unit, proposal, by=sender.name, now=ctx.now,
+                                 words=_words(ctx, proposal.lang))
     _cancel_jobs(ctx, proposal)
+    ctx.publish(partial(_closed_update, ctx, closed, count))
     here = ctx.reply_place
     replies = [ctx.reply(text)]
     if (here.platform, here.channel_id, here.thread_id) != (closed.platform, closed.channel_id, closed.thread_id):
@@ -261,9 +284,10 @@ def close_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
     return replies
 
 
-def _close(unit: Unit, proposal: Proposal, *, by: str | None, now: datetime, words: Words) -> tuple[Proposal, str]:
-    """Close the (locked, open) proposal: record its outcome as a decision; the closed proposal
-    and its announcement, in the words given (the proposal's language)."""
+def _close(unit: Unit, proposal: Proposal, *, by: str | None, now: datetime,
+           words: Words) -> tuple[Proposal, str, int]:
+    """Close the (locked, open) proposal: record its outcome as a decision; the closed proposal,
+    its announcement, in the words given (the proposal's language), and how many positions stood."""
     current = unit.proposals.standing(proposal.id)
     outcome = outcome_of([p.stance for p, _ in current], proposal.quorum)
     shown = words.outcome(outcome, len(current), proposal.quorum)
@@ -282,7 +306,7 @@ def _close(unit: Unit, proposal: Proposal, *, by: str | None, now: datetime, wor
              words.t("proposals.positions_header", count=len(current)),
              *(words.position_lines(current) or [words.t("proposals.no_positions")]),
              words.t("proposals.recorded_as", decision=decision.id)]
-    return closed, "\n".join(lines)
+    return closed, "\n".join(lines), len(current)
 
 
 def _place(proposal: Proposal) -> Place:
@@ -306,8 +330,9 @@ def deadline_passed(ctx: JobContext, payload: dict[str, Any]) -> list[Post]:
     proposal = ctx.unit.proposals.get(int(payload["proposal_id"]), lock=True)
     if proposal is None or proposal.status is not ProposalStatus.OPEN:
         return []  # closed by its author, or already by this job: once
-    closed, text = _close(ctx.unit, proposal, by=None, now=ctx.now, words=_words(ctx, proposal.lang))
+    closed, text, count = _close(ctx.unit, proposal, by=None, now=ctx.now, words=_words(ctx, proposal.lang))
     _cancel_jobs(ctx, proposal)  # its reminder, if not sent yet
+    ctx.publish(partial(_closed_update, ctx, closed, count), _place(closed))
     return [Post(platform=closed.platform, place=_place(closed),
                  reply=Reply(parts=(TextPart(text),), lang=closed.lang))]
 

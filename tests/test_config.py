@@ -399,3 +399,34 @@ def test_unreadable_duration_raises_value_error_naming_it(text: str) -> None:
         parse_duration_setting(text)
     except ValueError as exc:
         assert repr(text) in str(exc)
+
+
+# --- the digest and Telegram ------------------------------------------------------------------
+
+TELEGRAM = """\
+  telegram:
+    enabled: true
+    token: "123456:abc"
+    chat_id: -1001234567890
+"""
+
+
+def test_an_update_destination_that_is_not_enabled_is_named(tmp_path: Path) -> None:
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + "digest:\n  updates: [console, mattermost]\n")
+    assert problem.endswith("digest.updates[1]: 'mattermost' is not an enabled adapter; expected one of console")
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + "digest:\n  updates: [signal]\n")
+    assert "digest.updates[0]" in problem and "'signal'" in problem
+
+
+def test_telegram_reads_a_numeric_chat_id_and_defaults_to_the_official_api(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, COOPS + CONSOLE + TELEGRAM))
+    telegram = config.adapters.telegram
+    assert (telegram.chat_id, telegram.api_url, telegram.language) == (
+        "-1001234567890", "https://api.telegram.org", None)
+    assert "123456:abc" not in repr(config)
+
+
+@pytest.mark.parametrize("chat_id", ["council chat", "@ab", "https://t.me/coopcouncil"])
+def test_a_telegram_chat_that_cannot_be_one_is_named(tmp_path: Path, chat_id: str) -> None:
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + TELEGRAM.replace("-1001234567890", f"'{chat_id}'"))
+    assert f"adapters.telegram.chat_id: {chat_id!r} is not a Telegram chat; expected a chat id" in problem

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.storage import Decision, DecisionFilter, DecisionStatus, RecordNotFound, Store, Unit
+from bot.storage import Decision, DecisionFilter, DecisionLine, DecisionStatus, RecordNotFound, Store, Unit
 from tests.test_storage import NOW, add_call
 
 
@@ -97,3 +97,18 @@ def test_the_call_that_started_last_in_a_channel_within_a_window(store: Store) -
     assert found is not None and found.id == recent
     assert elsewhere is None
     assert wider is not None and wider.id == old
+
+
+def test_the_lines_of_decisions_recorded_after_a_moment_with_tags_and_status(store: Store) -> None:
+    with store.unit() as u:
+        record(u, "before", tags=("old",), minutes=-5)
+        at_the_moment = record(u, "at the moment")
+        tagged = record(u, "tagged", tags=("infra", "hosting"), minutes=1)
+        plain = record(u, "plain", minutes=2)
+        u.decisions.revise(plain.id, status=DecisionStatus.RETRACTED, by="bo", by_id="u2",
+                           now=NOW + timedelta(minutes=3))
+    with store.unit() as u:
+        lines = u.decisions.lines_after(NOW)
+    assert at_the_moment.id not in [line.id for line in lines]  # strictly after
+    assert lines == [DecisionLine(tagged.id, "tagged", DecisionStatus.ACTIVE, "ana", ("hosting", "infra")),
+                     DecisionLine(plain.id, "plain", DecisionStatus.RETRACTED, "ana", ())]

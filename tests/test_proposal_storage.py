@@ -112,3 +112,20 @@ def test_the_database_refuses_a_quorum_below_one(store: Store) -> None:
 def test_a_positions_fields_are_the_tables_columns_in_order() -> None:
     """Positions are built from rows by position; a new column must be added to both alike."""
     assert [f.name for f in fields(Position)] == [c.name for c in proposal_positions.c]
+
+
+def test_proposals_opened_and_closed_since_a_moment(store: Store) -> None:
+    with store.unit() as u:
+        early = open_proposal(u)
+        decision = record(u, "Proposal 1, consented")
+        u.proposals.close(early.id, outcome=Outcome.CONSENTED, decision_id=decision.id, by=None,
+                          now=NOW + timedelta(days=2))
+    with store.unit() as u:
+        later = u.proposals.open(text="Monthly calls", quorum=1, members=(), deadline_at=NOW + timedelta(days=9),
+                                 remind_at=None, by="bo", by_id="u2", platform="console", channel_id="console",
+                                 lang="en", now=NOW + timedelta(days=1))
+    with store.unit() as u:
+        assert [p.id for p in u.proposals.opened_since(NOW)] == [early.id, later.id]
+        assert [p.id for p in u.proposals.opened_since(NOW + timedelta(hours=1))] == [later.id]
+        assert [p.id for p in u.proposals.closed_since(NOW + timedelta(days=1))] == [early.id]
+        assert u.proposals.closed_since(NOW + timedelta(days=3)) == []

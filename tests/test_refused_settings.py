@@ -69,14 +69,13 @@ async def test_a_wrong_discourse_api_key_ends_the_process_with_one_message(tmp_p
         assert "not-the-forums-key" not in bot.log()
 
 
-@pytest.mark.parametrize("section", ["telegram", "email"])
 def test_an_adapter_not_built_yet_is_refused_before_anything_starts(
-        section: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    section = "email"
     config = yaml.safe_load((ROOT / "bot.yaml.example").read_text())
     config["storage"]["url"] = f"sqlite:///{tmp_path / 'coopbot.db'}"
-    config["adapters"][section] = {"telegram": {"enabled": True, "token": "123:abc", "chat_id": "-100123"},
-                                   "email": {"enabled": True, "smtp_host": "127.0.0.1", "from": "bot@example.coop",
-                                             "to": ["list@example.coop"]}}[section]
+    config["adapters"][section] = {"enabled": True, "smtp_host": "127.0.0.1", "from": "bot@example.coop",
+                                   "to": ["list@example.coop"]}
     path = tmp_path / "bot.yaml"
     path.write_text(yaml.safe_dump(config))
     for command in ("check", "run"):

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytz
 
-from bot.messages import Reply, Text, TimeTable
+from bot.messages import Heading, Reply, Text, TimeTable
 from bot.rendering import defuse_mass_mentions, render, split_message
 from bot.zones import ResolvedZone
 
@@ -64,3 +64,33 @@ def test_discourse_call_with_a_duration_is_a_date_range_in_the_readers_language(
 def test_discourse_time_without_a_named_zone_is_given_in_utc() -> None:
     markup, _ = _discourse(TimeTable(at=AT, zones=(ResolvedZone(pytz.utc, "UTC"),)))
     assert markup == '[date=2018-11-29 time=19:00:00 timezone="Etc/UTC"]'
+
+
+# --- headings, compact time lines and Telegram's HTML ----------------------------------------
+
+BUENOS_AIRES = ResolvedZone(pytz.timezone("America/Argentina/Buenos_Aires"), "Buenos Aires")
+DIGEST = Reply(parts=(Heading("Calls <soon> & later"), Text("• Call #1: R&D <review>"),
+                      TimeTable(at=datetime(2026, 12, 10, 19, 0, tzinfo=timezone.utc),
+                                zones=(LONDON, BUENOS_AIRES), compact=True)), lang="en")
+
+
+def test_a_heading_is_bold_where_the_platform_has_bold_and_a_line_in_plain_text() -> None:
+    assert render(DIGEST, "plain").splitlines()[0] == "Calls <soon> & later"
+    assert render(DIGEST, "markdown").splitlines()[0] == "**Calls <soon> & later**"
+    assert render(DIGEST, "telegram").splitlines()[0] == "<b>Calls &lt;soon&gt; &amp; later</b>"
+
+
+def test_a_compact_time_table_is_one_line_in_every_coops_zone() -> None:
+    line = "Thu 10 Dec 2026 19:00 London (UTC+0) · 16:00 Buenos Aires (UTC−3)"
+    assert render(DIGEST, "plain").splitlines()[2] == line
+    assert render(DIGEST, "markdown").splitlines()[2] == line
+    assert render(DIGEST, "telegram").splitlines()[2] == line
+    discourse = render(DIGEST, "discourse").splitlines()
+    assert discourse[2].startswith('[date=2026-12-10 time=19:00:00 timezone="Europe/London"')  # each reader's own
+
+
+def test_telegram_escapes_user_text_and_writes_a_full_table_with_its_own_tags() -> None:
+    assert render(DIGEST, "telegram").splitlines()[1] == "• Call #1: R&amp;D &lt;review&gt;"
+    table = Reply(parts=(TimeTable(at=datetime(2026, 12, 10, 19, 0, tzinfo=timezone.utc), zones=(LONDON,)),),
+                  lang="es")
+    assert render(table, "telegram") == "<b>London</b>  jue 10 dic 2026  <b>19:00</b> UTC+0"

@@ -170,6 +170,20 @@ def test_upcoming_lists_scheduled_future_calls_soonest_first(store: Store) -> No
     assert call.coops == ("Mondragón", "Suma") and call.status is CallStatus.SCHEDULED
 
 
+def test_calls_between_two_instants_and_how_many_changed_since_a_moment(store: Store) -> None:
+    with store.unit() as u:
+        inside = add_call(u, NOW + timedelta(days=3), "inside")
+        first = add_call(u, NOW, "at the start")
+        add_call(u, NOW + timedelta(days=14), "at the end: out")
+        add_call(u, NOW - timedelta(hours=1), "before")
+        cancelled = add_call(u, NOW + timedelta(days=2), "cancelled")
+        u.calls.cancel(cancelled, NOW + timedelta(hours=2))
+    with store.unit() as u:
+        assert [c.id for c in u.calls.between(NOW, NOW + timedelta(days=14))] == [first, inside]
+        assert u.calls.changed_since(NOW) == 5  # each was scheduled at NOW
+        assert u.calls.changed_since(NOW + timedelta(hours=1)) == 1  # the cancellation
+
+
 def test_moving_and_cancelling_a_call(store: Store) -> None:
     later = NOW + timedelta(hours=5)
     with store.unit() as u:
@@ -524,6 +538,17 @@ def test_agenda_items_keep_their_order_and_close_gaps_when_one_goes(store: Store
         assert [(i.position, i.text) for i in u.agenda.for_call(other)] == [(1, "Elsewhere")]
         (fourth,) = u.agenda.add(call_id, ["AOB"], added_by="ana", now=NOW)
         assert fourth.position == 3
+
+
+def test_the_agendas_of_several_calls_are_read_at_once(store: Store) -> None:
+    with store.unit() as u:
+        one, two, three = add_call(u), add_call(u), add_call(u)
+        u.agenda.add(two, ["b1", "b2"], added_by="ana", now=NOW)
+        u.agenda.add(one, ["a1"], added_by="ana", now=NOW)
+        u.agenda.add(two, ["b3"], added_by="bo", now=NOW)
+    with store.unit() as u:
+        found = u.agenda.for_calls([one, two, three])
+    assert {call: [i.text for i in items] for call, items in found.items()} == {one: ["a1"], two: ["b1", "b2", "b3"]}
 
 
 def test_agenda_of_a_call_that_does_not_exist_is_refused(store: Store) -> None:

@@ -125,6 +125,7 @@ class DiscourseAdapter:
         self._watch_categories = watch_categories
         self._needs_category = bool(watch_categories or languages)
         self._needs_slugs = any(not name.isdigit() for name in watch_categories + languages)
+        self._languages = languages
         self._announce = Place(PLATFORM, str(digest_topic)) if digest_topic else None
         self._slugs: dict[int, str] = {}
         self.staff: bool | None = None
@@ -176,6 +177,8 @@ class DiscourseAdapter:
         self.staff = bool(me.get("admin") or me.get("moderator"))
         if self._needs_slugs:
             self._slugs = await asyncio.to_thread(_category_slugs, client)
+        if self._announce is not None and self._languages:
+            await self._name_digest_topic(int(self._announce.channel_id))
         log.info("discourse: signed in as @%s (%s), polling every %.1fs%s", me.get("username", self.username),
                  "staff" if self.staff else "not staff", self.poller.interval,
                  ", webhook on" if self.webhook else "")
@@ -183,6 +186,15 @@ class DiscourseAdapter:
             log.warning("discourse: @%s is not staff, so Discourse allows it one post every few seconds and at "
                         "most 3 consecutive posts in a topic it did not start; make it a moderator, and start "
                         "the digest topic as the bot", self.username)
+
+    async def _name_digest_topic(self, topic_id: int) -> None:
+        """The digest topic's category (slug, else id), the key of its language in ``languages``."""
+        topic = await self.api.topic(topic_id)
+        if topic is None or topic.category_id is None:
+            log.warning("discourse: digest_topic %d is not a topic the bot can see", topic_id)
+            return
+        name = self._slugs.get(topic.category_id) or str(topic.category_id)
+        self._announce = Place(PLATFORM, str(topic_id), channel_name=name)
 
     async def stop(self) -> None:
         await self._tasks.cancel()

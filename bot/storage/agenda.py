@@ -22,6 +22,11 @@ _FOR_CALL = (
     .where(agenda_items.c.call_id == bindparam("call_id"))
     .order_by(agenda_items.c.position, agenda_items.c.id)
 )
+_FOR_CALLS = (
+    select(agenda_items)
+    .where(agenda_items.c.call_id.in_(bindparam("call_ids", expanding=True)))
+    .order_by(agenda_items.c.call_id, agenda_items.c.position, agenda_items.c.id)
+)
 _LAST_POSITION = select(func.coalesce(func.max(agenda_items.c.position), 0)).where(
     agenda_items.c.call_id == bindparam("call_id")
 )
@@ -48,6 +53,14 @@ class AgendaRepo:
     def for_call(self, call_id: int) -> list[AgendaItem]:
         """The call's items, by position."""
         return [_item(row) for row in self._conn.execute(_FOR_CALL, {"call_id": call_id})]
+
+    def for_calls(self, call_ids: Sequence[int]) -> dict[int, list[AgendaItem]]:
+        """The items of each of the calls (those with any), by position."""
+        found: dict[int, list[AgendaItem]] = {}
+        for row in self._conn.execute(_FOR_CALLS, {"call_ids": list(call_ids)}):
+            item = _item(row)
+            found.setdefault(item.call_id, []).append(item)
+        return found
 
     def add(self, call_id: int, texts: Sequence[str], *, added_by: str, now: datetime,
             source: str | None = None) -> list[AgendaItem]:

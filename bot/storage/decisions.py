@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
 
-from bot.storage.records import Decision, DecisionStatus, DecisionVersion, RecordNotFound
+from bot.storage.driver import db_time, execute
+from bot.storage.records import Decision, DecisionLine, DecisionStatus, DecisionVersion, RecordNotFound
 from bot.storage.schema import decision_tags, decision_versions, decisions
 
 _ADD = insert(decisions).returning(decisions.c.id)
@@ -30,6 +31,13 @@ _HISTORIES = (
     select(decision_versions)
     .where(decision_versions.c.decision_id.in_(bindparam("ids", expanding=True)))
     .order_by(decision_versions.c.decision_id, decision_versions.c.version)
+)
+# A digest's lines: the few columns it shows, and the tags of the same range. Driver-level (see
+# bot/storage/driver.py): a digest may read 10,000 rows, and SQLAlchemy's rows cost five times the query.
+_LINES_AFTER = "SELECT id, text, status, created_by FROM decisions WHERE created_at > ? ORDER BY id"
+_TAGS_AFTER = (
+    "SELECT decision_id, tag FROM decision_tags"
+    " WHERE decision_id IN (SELECT id FROM decisions WHERE created_at > ?)"
 )
 _REVISE = update(decisions).where(decisions.c.id == bindparam("decision_id"))
 
@@ -142,6 +150,17 @@ class DecisionRepo:
             if len(found) < batch:
                 return
             after = found[-1].id
+
+    def lines_after(self, after: datetime) -> list[DecisionLine]:
+        """Every decision recorded after ``after``, oldest first, as a digest shows it (one read of
+        10,000 decisions takes a few tens of milliseconds, not the hundreds ``each`` needs)."""
+        at = (db_time(self._conn, after),)
+        tags: dict[int, list[str]] = {}
+        for decision_id, tag in execute(self._conn, _TAGS_AFTER, at).fetchall():
+            tags.setdefault(decision_id, []).append(tag)
+        statuses = {status.value: status for status in DecisionStatus}
+        return [DecisionLine(id, text, statuses[status], by, tuple(sorted(tags.get(id, ()))))
+                for id, text, status, by in execute(self._conn, _LINES_AFTER, at).fetchall()]
 
     def _add_version(self, decision_id: int, version: int, text: str, status: DecisionStatus,
                      by: str, by_id: str, now: datetime) -> None:

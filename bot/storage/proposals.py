@@ -51,6 +51,11 @@ _STILL_OPEN = (
     .order_by(proposals.c.deadline_at, proposals.c.id)
 )
 
+_OPENED_SINCE = select(proposals).where(proposals.c.created_at >= bindparam("since")).order_by(proposals.c.id)
+_CLOSED_SINCE = (
+    select(proposals).where(proposals.c.closed_at >= bindparam("since")).order_by(proposals.c.closed_at, proposals.c.id)
+)
+
 
 def _proposal(row: Row[Any]) -> Proposal:
     fields = dict(row._mapping)
@@ -130,6 +135,14 @@ class ProposalRepo:
         """Mark the proposal reminded; returns it only to the one caller that did so, while it is open."""
         row = self._conn.execute(_CLAIM_REMINDER, {"proposal_id": proposal_id, "reminded_at": now}).one_or_none()
         return None if row is None else _proposal(row)
+
+    def opened_since(self, since: datetime) -> list[Proposal]:
+        """Proposals opened at or after ``since`` (some may be closed by now), in order."""
+        return [_proposal(row) for row in self._conn.execute(_OPENED_SINCE, {"since": since})]
+
+    def closed_since(self, since: datetime) -> list[Proposal]:
+        """Proposals closed at or after ``since``, in the order they closed."""
+        return [_proposal(row) for row in self._conn.execute(_CLOSED_SINCE, {"since": since})]
 
     def still_open(self) -> list[Proposal]:
         """Every open proposal, the earliest deadline first (their jobs are re-planned from these)."""

@@ -88,6 +88,17 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionLine:
+    """What a digest shows of a decision."""
+
+    id: int
+    text: str
+    status: DecisionStatus
+    created_by: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionVersion:
     decision_id: int
     version: int

@@ -33,7 +33,7 @@ def discourse_config(folder: pathlib.Path, forum: FakeDiscourse, *, poll_interva
     ``sections`` update the example's other sections ({"proposals": {"remind_before": "4s"}})."""
     config = yaml.safe_load((ROOT / "bot.yaml.example").read_text())
     for section, values in (sections or {}).items():
-        config[section].update(values)
+        config[section] = {**(config.get(section) or {}), **values}
     config["storage"]["url"] = f"sqlite:///{folder / 'coopbot.db'}"
     config["server"].update(enabled=True, port=0)
     config["adapters"] = {

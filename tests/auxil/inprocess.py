@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import pathlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timezone
+from types import MappingProxyType
 
+from bot.adapters.base import Adapter
 from bot.app import App
 from config.loader import load_config
 from tests.auxil.console import write_config
@@ -33,11 +35,14 @@ class Clock:
 
 
 @contextlib.asynccontextmanager
-async def clocked_chat(folder: pathlib.Path, **settings: str) -> AsyncIterator[RecordingAdapter]:
-    """A started app on the example configuration in ``folder``, ``settings`` replacing its values."""
+async def clocked_chat(folder: pathlib.Path, *, others: Mapping[str, Adapter] = MappingProxyType({}),
+                       **settings: str) -> AsyncIterator[RecordingAdapter]:
+    """A started app on the example configuration in ``folder``, ``settings`` replacing its values;
+    ``others``: more adapters beside the console, by name."""
     adapter = RecordingAdapter()
     clock = Clock()
-    app = App(load_config(write_config(folder, settings=settings)), adapters={"console": adapter}, clock=clock)
+    app = App(load_config(write_config(folder, settings=settings)), adapters={"console": adapter, **others},
+              clock=clock)
     adapter.clock = clock  # type: ignore[attr-defined]
     await app.start()
     adapter.app = app  # type: ignore[attr-defined]  # the tests read the store and move the clock through it

@@ -36,7 +36,7 @@ def bot_config(folder: pathlib.Path, *, adapters: Mapping[str, Mapping[str, Any]
     config["server"] = {"enabled": server, "host": "127.0.0.1", "port": 0}
     config["bot"].update(bot or {})
     for name, values in (sections or {}).items():
-        config[name].update(values)
+        config[name] = {**(config.get(name) or {}), **values}
     path = folder / "bot.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return path
