@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.base import Adapter, Reconnecting, ReportsHealth, StopsOnRefusal, destination
+from bot.adapters.base import Adapter, Reconnecting, ReportsHealth, StopsOnRefusal
 from bot.commands import Registry, discover
 from bot.context import JobContext
 from bot.delivery import Delivery
@@ -216,18 +216,10 @@ class App:
     async def run_job(self, kind: str, payload: dict[str, Any]) -> list[Outgoing]:
         spec = self.registry.jobs[kind]
         s = self.services
-        items: list[Outgoing] = []
         with self.store.unit() as unit:
             ctx = JobContext(now=self.clock(), config=self.config, unit=unit, zones=s.zones, catalogue=s.catalogue,
                              registry=self.registry, outlets=s.outlets)
-            for post in spec.func(ctx, payload):
-                adapter = self.adapters.get(post.platform)
-                place = destination(adapter, post.reply, post.place) if adapter else None
-                if adapter is None or place is None:
-                    log.warning("job %s: no %s adapter or place; post dropped", kind, post.platform)
-                    continue
-                items.append(self.delivery.enqueue(unit, post.platform, place, post.reply))
-            items += self.dispatcher.post(unit, ctx.posts)
+            items = self.dispatcher.post(unit, [*spec.func(ctx, payload), *ctx.posts])
         self.dispatcher.apply_jobs(ctx.jobs)
         await self.delivery.send(items)
         return items
@@ -237,7 +229,7 @@ class App:
         items, plan = self.dispatcher.dispatch(incoming)
         self.dispatcher.apply_jobs(plan)
         here = [i for i in items if (i.platform, i.channel_id) == (incoming.platform, incoming.place.channel_id)]
-        await self.delivery.send([i for i in items if i not in here])
+        self.delivery.submit([i for i in items if i not in here])  # elsewhere: in the background, as any reply
         self.delivery.mark_sent(here)
         return here
 

@@ -95,10 +95,10 @@ class Context:
         """Post ``reply`` at ``destination`` too, in this command's transaction."""
         self.posts.append(Post(destination.name, destination.place, reply))
 
-    def publish(self, make: Callable[[str], Reply]) -> None:
+    def publish(self, make: Callable[[str], Reply], also: Place | None = None) -> None:
         """A decision update: ``make(lang)`` at each update destination, except where this command was
-        written (it is answered there already)."""
-        self.posts += update_posts(self.outlets, make, self.reply_place)
+        written (it is answered there already) and ``also`` (where the thing it is about lives)."""
+        self.posts += update_posts(self.outlets, make, self.reply_place, also)
 
     def usage_error(self, key: str = "errors.bad_arguments", **params: Any) -> UsageError:
         return UsageError(key, **params)
@@ -166,12 +166,12 @@ class JobContext:
         return coop_zones(self.zones, names)
 
 
-def update_posts(outlets: Outlets, make: Callable[[str], Reply], origin: Place | None) -> list[Post]:
-    """``make(lang)`` for each update destination not in ``origin``'s channel, each in its language."""
+def update_posts(outlets: Outlets, make: Callable[[str], Reply], *origins: Place | None) -> list[Post]:
+    """``make(lang)`` for each update destination in none of the ``origins``' channels, each in its language."""
     made: dict[str, Reply] = {}
     posts = []
     for destination in outlets.for_updates():
-        if not destination.is_at(origin):
+        if not any(destination.is_at(origin) for origin in origins):
             if destination.lang not in made:
                 made[destination.lang] = make(destination.lang)
             posts.append(Post(destination.name, destination.place, made[destination.lang]))

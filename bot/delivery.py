@@ -12,10 +12,13 @@ command's handling never waits for the network, and a sent mark is written in
 the next reply's transaction (``mark_sent``). ``drain`` waits for the lanes on stop.
 
 One sender per item: an item is claimed (in memory) from the moment it is
-enqueued until its first attempt ends, and the retry loop skips claimed items
-and items settled since it read the outbox, so the loop never sends a reply
-the immediate path is sending or has just sent. A claim lapses after
-``CLAIM_SECONDS``, so an item whose sender died is retried all the same.
+enqueued until its first attempt ends: while it waits in a lane and while an
+adapter sends it, however long that takes (a Telegram reply in several parts,
+waiting for the chat's limit). The retry loop skips claimed items and items
+settled since it read the outbox, so it never sends a reply the immediate path
+is sending or has just sent. A claim not yet in a lane lapses after
+``CLAIM_SECONDS``, so an item whose sender died before handing it over is
+retried all the same.
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ Lane = deque[tuple[Outgoing, "asyncio.Future[None] | None"]]
 PARKED = datetime(9999, 1, 1, tzinfo=timezone.utc)  # "retry never": kept for the record, not resent
 BASE_DELAY = 1.0
 MAX_DELAY = 300.0
-CLAIM_SECONDS = 60.0  # longer than any one send (the adapters time out after 15 s)
+CLAIM_SECONDS = 60.0  # how long a reply queued but not yet handed to a lane or an adapter stays claimed
 NOT_PARKED = PARKED - timedelta(days=1)  # "due" for retry_now: every failed item not parked
 MARKS_WAIT = 0.05  # seconds sent marks wait for a command's transaction to ride in, before their own
 ARRIVALS_KEPT = timedelta(days=1)  # a command's arrival, for the latency metric, while its reply is unsent
@@ -56,7 +59,7 @@ def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
 
 class Delivery:
     def __init__(self, store: Store, adapters: Mapping[str, Adapter], clock: Clock,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, claim_seconds: float = CLAIM_SECONDS) -> None:
         self.store = store
         self.metrics = metrics or Metrics()
         self.adapters = adapters
@@ -65,6 +68,9 @@ class Delivery:
         self._sent_ids: list[tuple[int, tuple[str, ...] | None]] = []  # sent (and posted ids), not yet written down
         self._flush_timer: asyncio.TimerHandle | None = None
         self._claims: dict[int, float] = {}  # outbox id -> monotonic deadline of its sender's claim
+        self._claim_seconds = claim_seconds
+        self._queued: set[int] = set()  # in a lane, waiting for their turn: claimed while the lane lives
+        self._sending: set[int] = set()  # inside an adapter's send now, however long it takes
         self._settled: set[int] = set()  # attempts ended since the retry loop last read the outbox
         self._retrying = asyncio.Lock()
         self._hurry: set[str] = set()  # platforms back from an outage: retry without waiting
@@ -133,6 +139,8 @@ class Delivery:
                 self._senders.add(sender)
                 sender.add_done_callback(self._senders.discard)
             lane.append((item, done[index] if done is not None else None))
+            if item.outbox_id is not None:
+                self._queued.add(item.outbox_id)
 
     async def _drain_lane(self, key: PlaceKey, lane: Lane) -> None:
         try:
@@ -143,18 +151,22 @@ class Delivery:
                 except Exception:  # a bug in an adapter: the claim lapses and the retry loop tries again
                     log.exception("sending failed platform=%s channel=%s", item.platform, item.channel_id)
                 lane.popleft()
+                self._queued.discard(item.outbox_id or 0)
                 if done is not None and not done.done():
                     done.set_result(None)
         finally:
             del self._lanes[key]
-            for _, done in lane:  # cancelled (stop): nobody waits for the rest
+            for item, done in lane:  # cancelled (stop): nobody waits for the rest
+                self._queued.discard(item.outbox_id or 0)
                 if done is not None and not done.done():
                     done.cancel()
 
     async def _send_one(self, item: Outgoing, attempts: int) -> bool:
         adapter = self.adapters.get(item.platform)
-        if adapter is None:
-            return False
+        if adapter is None or item.outbox_id in self._sending:
+            return False  # no such platform now, or another sender has it in hand
+        if item.outbox_id is not None:
+            self._sending.add(item.outbox_id)
         try:
             posted = await adapter.send(item)
         except RateLimited as err:
@@ -167,14 +179,19 @@ class Delivery:
             self._failed(item, attempts, retry_delay(attempts + 1), err)
             return False
         finally:
+            self._sending.discard(item.outbox_id or 0)
             self._release(item.outbox_id)
         self._mark_sent([(item, tuple(posted) if posted is not None else None)])
         return True
 
     def _claim(self, outbox_id: int) -> None:
-        self._claims[outbox_id] = time.monotonic() + CLAIM_SECONDS
+        self._claims[outbox_id] = time.monotonic() + self._claim_seconds
 
     def _claimed(self, outbox_id: int) -> bool:
+        """Someone means to send it: it waits in a lane, is being sent, or was just queued (for
+        ``CLAIM_SECONDS``, so a reply whose sender died before handing it over is retried all the same)."""
+        if outbox_id in self._queued or outbox_id in self._sending:
+            return True
         deadline = self._claims.get(outbox_id)
         return deadline is not None and deadline > time.monotonic()
 

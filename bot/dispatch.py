@@ -168,12 +168,13 @@ class Dispatcher:
         return out
 
     def post(self, unit: Unit, posts: list[Post]) -> list[Outgoing]:
-        """Queue posts a command or a job makes elsewhere (a digest, an update); ``place`` None is the
-        platform's announcement place. Posts for an adapter that is not running are dropped, logged."""
+        """Queue posts a command or a job makes elsewhere (a digest, an update, a reminder): at their
+        place, or the platform's announcement place (``place`` None, or a reply that asks for it).
+        Posts for an adapter that is not running, or with nowhere to go, are dropped, logged."""
         out = []
         for post in posts:
             adapter = self.adapters.get(post.platform)
-            place = post.place or (adapter.announce_place() if adapter else None)
+            place = destination(adapter, post.reply, post.place) if adapter else None
             if adapter is None or place is None:
                 log.warning("no %s adapter or place; post dropped", post.platform)
                 continue

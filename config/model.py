@@ -456,7 +456,7 @@ class DiscourseSettings(_Adapter):
     languages: dict[Text, Language] = Field(default_factory=dict)
 
 
-_CHAT_ID = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
+_CHAT_ID = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}")  # a public @name has 5 to 32 characters
 
 
 def _to_chat_id(value: str) -> str:

@@ -2,8 +2,9 @@
 
 A digest holds the calls of the next 14 days, each in its coops' zones with
 its agenda; what is new since that destination's last digest (decisions
-recorded, proposals opened or closed, calls scheduled, moved or cancelled);
-and the proposals still open with their deadlines. ``digest now`` posts it at
+recorded, proposals opened or closed); and the proposals still open with their
+deadlines. Calls are not news of their own: each was announced when it was
+scheduled, and the digest lists those ahead. ``digest now`` posts it at
 every destination (``bot.destinations``), each in its language, and moves that
 destination's "last digest" in the same transaction, so a digest is queued
 once; a destination with nothing new gets nothing, and the answer says so.
@@ -13,7 +14,7 @@ first digest looks back ``FIRST_LOOKBACK``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -44,28 +45,25 @@ class News:
     decisions: list[DecisionLine]
     opened: list[Proposal]
     closed: list[Proposal]
-    calls_changed: int
 
     def __bool__(self) -> bool:
-        return bool(self.decisions or self.opened or self.closed or self.calls_changed)
+        return bool(self.decisions or self.opened or self.closed)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outlook:
     """What every destination's digest shows alike: the calls ahead, the proposals still open."""
 
     calls: list[Call]
     agendas: dict[int, list[AgendaItem]]
     still_open: list[Proposal]
-    standing: dict[int, int] = field(default_factory=dict)  # a closed proposal's positions, for its outcome
 
 
 def news_since(unit: Unit, since: datetime) -> News:
     closed = unit.proposals.closed_since(since + _AFTER)
     outcomes = {p.decision_id for p in closed}
     decisions = [d for d in unit.decisions.lines_after(since) if d.id not in outcomes]
-    return News(since, decisions, unit.proposals.opened_since(since + _AFTER), closed,
-                unit.calls.changed_since(since + _AFTER))
+    return News(since, decisions, unit.proposals.opened_since(since + _AFTER), closed)
 
 
 def outlook(unit: Unit, now: datetime) -> Outlook:

@@ -276,7 +276,7 @@ def close_proposal(ctx: Context, args: ProposalArgs) -> list[Reply]:
     closed, text, count = _close(ctx.unit, proposal, by=sender.name, now=ctx.now,
                                  words=_words(ctx, proposal.lang))
     _cancel_jobs(ctx, proposal)
-    ctx.publish(partial(_closed_update, ctx, closed, count))
+    ctx.publish(partial(_closed_update, ctx, closed, count), also=_place(closed))  # announced there already
     here = ctx.reply_place
     replies = [ctx.reply(text)]
     if (here.platform, here.channel_id, here.thread_id) != (closed.platform, closed.channel_id, closed.thread_id):

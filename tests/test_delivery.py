@@ -170,6 +170,29 @@ async def test_the_retry_loop_never_sends_a_reply_that_is_being_sent(delivery: D
     assert adapter.sent == ["16:00 in Buenos Aires"]
 
 
+async def test_a_send_or_a_wait_in_its_lane_longer_than_a_claim_is_never_doubled(tmp_path: pathlib.Path) -> None:
+    """A Telegram reply in parts may take minutes (the chat's limit); the replies behind it in its lane wait
+    as long. Neither may look abandoned to the retry loop, which would send it a second time."""
+    store = Store(f"sqlite:///{tmp_path / 'coopbot.db'}")
+    store.migrate()
+    adapter = RecordingAdapter()
+    delivery = Delivery(store, {"chat": adapter}, lambda: datetime.now(timezone.utc), claim_seconds=0.05)
+    try:
+        long_one, behind = enqueue(delivery, "long one"), enqueue(delivery, "behind it")
+        gate = adapter.hold("long one")
+        delivery.submit([long_one, behind])
+        await adapter.inside["long one"].wait()
+        await asyncio.sleep(0.1)  # both claims' time is up
+        async with asyncio.timeout(5):  # were it to send either, it would wait at the gate or send "behind it"
+            assert await delivery.retry_due() == 0
+        gate.set()
+        await delivery.idle(5)
+        assert await delivery.retry_due() == 0
+        assert adapter.sent == ["long one", "behind it"]
+    finally:
+        store.close()
+
+
 async def test_a_reply_sent_after_the_retry_loop_read_the_outbox_is_not_sent_again(
         delivery: Delivery, adapter: RecordingAdapter) -> None:
     adapter.failing = True

@@ -7,14 +7,14 @@ against the fake Bot API is in test_telegram_e2e.
 """
 from __future__ import annotations
 
+import dataclasses
 import pathlib
-import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from bot.messages import Outgoing, Reply
+from bot.messages import Incoming, Outgoing, Place, Reply
 from bot.rendering import render
 from tests.auxil.inprocess import START, app_of, at, clocked_chat
 from tests.auxil.recording import RecordingAdapter, ask
@@ -23,12 +23,21 @@ DAY = timedelta(days=1)
 
 
 class Council(RecordingAdapter):
-    """A destination of its own: a Telegram-like chat that nobody writes commands in."""
+    """A destination of its own: a Telegram-like chat, whose announcement place is its main channel;
+    a command written in another of its channels (``say_in``) is answered there."""
 
     platform = "telegram"
 
     def render(self, reply: Reply) -> str:
         return render(reply, "telegram")
+
+    def reply_place(self, incoming: Incoming) -> Place:
+        return incoming.place
+
+    async def say_in(self, channel: str, text: str) -> None:
+        incoming = self.incoming(text)
+        assert self._on_message is not None
+        await self._on_message(dataclasses.replace(incoming, place=Place(self.platform, channel)))
 
 
 def drained(adapter: RecordingAdapter) -> list[Outgoing]:
@@ -176,6 +185,29 @@ async def test_a_proposal_opened_and_its_outcome_are_posted_as_they_happen(
     (digest,) = drained(council)
     assert "• Closed: 1. Monthly calls on Thursdays — ✅ consented" in digest.text
     assert "<b>Decisions" not in digest.text  # the outcome's decision is the proposal's line, not a second one
+
+
+async def test_a_proposal_closed_from_another_channel_is_announced_once_where_it_lives(
+        chat: RecordingAdapter, council: Council) -> None:
+    await council.say('!propose "Monthly calls on Thursdays"')  # in the council's own channel
+    await settle(chat)
+    assert [item.text.split(":")[0] for item in drained(chat)] == ["🗳️ New proposal 1 by tester"]
+    drained(council)
+    await council.say_in("side", "!proposal close 1")
+    await settle(chat)
+    where = [(item.channel_id, item.text.split("\n")[0]) for item in drained(council)]
+    main = council.announce_place()
+    assert main is not None
+    assert where == [("side", "🗳️ Proposal 1 closed: ⏳ no quorum (0 of 1 positions)"),
+                     (main.channel_id, "🗳️ Proposal 1 closed: ⏳ no quorum (0 of 1 positions)")]  # no update too
+    assert [item.text for item in drained(chat)] == [
+        "🗳️ Proposal 1 closed: ⏳ no quorum (0 of 1 positions) — Monthly calls on Thursdays"]
+
+
+async def test_a_call_alone_is_not_news(chat: RecordingAdapter, council: Council) -> None:
+    await ask(chat, f'!call schedule "Federation call" {day(5 * DAY)} 19:00 UTC')
+    answer = await ask(chat, "!digest now")
+    assert answer == "Nothing new since the last digest for console, telegram, so nothing sent there."
 
 
 async def test_updates_go_only_where_digest_updates_lists(tmp_path: pathlib.Path, council: Council) -> None:

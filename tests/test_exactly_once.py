@@ -10,6 +10,7 @@ the fakes' windows are made to pass before each restart.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pathlib
 import re
@@ -38,10 +39,10 @@ def forget_sent(folder: pathlib.Path, rows: int) -> list[int]:
     return ids
 
 
-def posted_ids(folder: pathlib.Path) -> dict[int, str | None]:
-    """Each outbox row's platform ids of what it became, as stored."""
+def posted_ids(folder: pathlib.Path) -> dict[int, list[str] | None]:
+    """Each outbox row's platform ids of what it became, as stored (a JSON list)."""
     with sqlite3.connect(folder / "coopbot.db") as db:
-        return dict(db.execute("SELECT id, posted_ids FROM outbox"))
+        return {row: json.loads(ids) if ids else None for row, ids in db.execute("SELECT id, posted_ids FROM outbox")}
 
 
 def unsent(folder: pathlib.Path) -> int:
@@ -58,7 +59,7 @@ async def test_mattermost_replies_posted_but_not_marked_are_not_sent_again(tmp_p
         commands = await post_many(chat, 6)
         await chat.all_answered(commands)
         assert await chat.bot.stop() == 0
-        by_row = {int(p["props"][OUTBOX_PROP].split("/")[0]): p["id"] for p in mm.posts_by(mm.bot)}
+        by_row = {int(p["props"][OUTBOX_PROP].split("/")[0]): [p["id"]] for p in mm.posts_by(mm.bot)}
         assert posted_ids(tmp_path) == by_row  # each row keeps the id of the post it became
         forget_sent(tmp_path, 3)
         await asyncio.sleep(WINDOW + 0.2)  # the server no longer recognises the resends
@@ -119,7 +120,7 @@ async def test_discourse_replies_posted_but_not_marked_are_not_sent_again(tmp_pa
         async with DiscourseBot(config):
             mentions = await mention_many(forum, topic.id, 4)
             await all_replied(forum, topic.id, mentions)
-        by_row = {int(re.search(r"coopbot:([0-9]+)/", p.raw)[1]): str(p.id) for p in forum.posts_by("coopbot")}
+        by_row = {int(re.search(r"coopbot:([0-9]+)/", p.raw)[1]): [str(p.id)] for p in forum.posts_by("coopbot")}
         assert posted_ids(tmp_path) == by_row  # each row keeps the id of the post it became
         forget_sent(tmp_path, 2)
         clock.advance(PAST_DISCOURSE_WINDOWS)

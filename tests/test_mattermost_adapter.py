@@ -42,8 +42,8 @@ from bot.adapters.mattermost_events import (
 )
 from bot.backoff import backoff_delay
 from bot.adapters.recent import RecentIds
-from bot.errors import RateLimited, StorageError
-from bot.messages import Incoming, Outgoing, Reaction
+from bot.errors import AdapterError, RateLimited, RejectedError, StorageError
+from bot.messages import Incoming, Outgoing, Place, Reaction
 from bot.rendering import split_message
 from bot.storage import Store
 from tests.fakes.mattermost import FakeMattermost
@@ -349,6 +349,22 @@ async def test_a_long_reply_is_split_on_line_boundaries_into_the_same_thread(
     assert len(pieces) == 2 and all(len(p) <= MAX_POST_LENGTH for p in pieces)
     assert "\n".join(pieces) == text
     assert all(p["root_id"] == root["id"] for p in mm.posts_by(mm.bot))
+
+
+async def test_news_for_the_announce_channel_is_queued_by_name_before_login_and_posted_after(
+        mm: FakeMattermost, adapter: MattermostAdapter) -> None:
+    early = adapter.announce_place()
+    assert early is not None and (early.channel_id, early.channel_name) == ("name:off-topic", "off-topic")
+    news = Outgoing("mattermost", early.channel_id, "📋 Council digest", outbox_id=7)
+    with pytest.raises(AdapterError, match="not known until"):  # retried, not parked
+        await adapter.send(news)
+    await started(adapter)
+    off_topic = mm.channel("off-topic").id
+    assert adapter.announce_place() == Place("mattermost", off_topic, channel_name="off-topic")
+    (post_id,) = await adapter.send(news)
+    assert mm.get_post(post_id)["channel_id"] == off_topic
+    with pytest.raises(RejectedError, match="not a member of 'board'"):  # a name it will never know: parked
+        await adapter.send(Outgoing("mattermost", "name:board", "📋 Council digest", outbox_id=8))
 
 
 async def test_after_a_429_the_adapter_waits_and_a_retry_resumes_after_the_pieces_posted(

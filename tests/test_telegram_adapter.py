@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.adapters.telegram import ChatLimiter, TelegramAdapter
-from bot.errors import AdapterError, RateLimited, SettingRefused
+from bot.errors import AdapterError, RateLimited, RejectedError, SettingRefused
 from bot.messages import Incoming, Outgoing
 from tests.fakes.telegram import DEFAULT_CHAT, FakeTelegram
 
@@ -125,3 +125,29 @@ async def test_an_unknown_chat_is_refused_at_start_naming_the_key(tg: FakeTelegr
             await adapter.start(nothing)
     finally:
         await adapter.stop()
+
+
+async def test_a_bot_removed_from_its_chat_waits_as_for_an_outage_and_says_why(tg: FakeTelegram) -> None:
+    adapter = await started(tg)
+    tg.removed.add(DEFAULT_CHAT.id)
+    try:
+        with pytest.raises(AdapterError) as refused:
+            await adapter.send(Outgoing(platform="telegram", channel_id=CHAT, text="digest"))
+        assert not isinstance(refused.value, RejectedError)  # retried with backoff, never parked
+        assert adapter.health() == ("adapters.telegram.chat_id: HTTP 403: POST /sendMessage: "
+                                    "Forbidden: bot is not a member of the channel chat")
+        tg.removed.clear()  # an admin adds the bot again
+        await adapter.send(Outgoing(platform="telegram", channel_id=CHAT, text="digest"))
+        assert adapter.health() is None
+    finally:
+        await adapter.stop()
+    assert [m.text for m in tg.messages] == ["digest"]
+
+
+async def test_a_text_telegram_would_show_empty_is_not_sent(tg: FakeTelegram) -> None:
+    adapter = await started(tg)
+    try:
+        assert await adapter.send(Outgoing(platform="telegram", channel_id=CHAT, text="<b></b>\n \u202c\r")) == ()
+    finally:
+        await adapter.stop()
+    assert tg.requests[2:] == []  # after getMe and getChat, nothing: Telegram would refuse it as empty

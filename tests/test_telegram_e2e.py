@@ -8,6 +8,7 @@ digest topic). The bot is ``coopbot run`` as a subprocess.
 from __future__ import annotations
 
 import contextlib
+import json
 import pathlib
 import re
 import sqlite3
@@ -24,7 +25,8 @@ from tests.fakes.telegram import DEFAULT_CHAT, FakeTelegram, SentMessage
 from tests.spec_check import TELEGRAM, check_request
 
 RELAXED = SiteSettings(max_admin_api_reqs_per_minute=None, rate_limit_create_post=0)
-SPANISH_DAY = re.compile(r"\b(lun|mar|mié|jue|vie|sáb|dom) \d{1,2} (ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic) \d{4}")
+SPANISH_DAY = re.compile(r"\b(lun|mar|mié|jue|vie|sáb|dom) \d{1,2} "
+                         r"(ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic) \d{4}")
 
 
 @dataclass
@@ -142,6 +144,7 @@ async def test_a_decision_is_posted_everywhere_as_it_happens(tmp_path: pathlib.P
 async def test_a_spanish_digest_on_telegram_has_spanish_weekdays_and_months(tmp_path: pathlib.Path) -> None:
     async with council(tmp_path, telegram={"language": "es"}) as c:
         await c.ask(f'!call schedule "Federation call" {soon(3)} 19:00 UTC')
+        await c.ask("!decidir Compartimos un contrato de alojamiento")
         assert await c.ask("!digest now") == "Digest sent to mattermost, discourse, telegram."
         message = await c.telegram_message("📋 Resumen del consejo")
     assert "Llamadas de los próximos 14 días" in message.text
@@ -195,19 +198,24 @@ async def test_a_digest_over_ten_thousand_characters_is_split_as_telegram_counts
     assert found == list(range(64))  # every decision, in order, none cut in two
 
 
-async def test_a_restart_after_delivery_resends_nothing(tmp_path: pathlib.Path) -> None:
+async def test_a_restart_resends_nothing_of_a_digest_whose_parts_were_recorded(tmp_path: pathlib.Path) -> None:
+    texts = [f"Decision {n:02d}: " + "we share the hosting contract and the on-call rota " * 3 for n in range(26)]
     async with council(tmp_path, sections={"digest": {"updates": []}}) as c:
-        await c.ask("!decide We share one hosting contract")
+        for text in texts:
+            await c.ask(f"!decide {text}")
         await c.ask("!digest now")
-        await c.telegram_message("📋 Council digest")
+        first = await c.telegram_message("📋 Council digest")
+        await c.tg.wait_for_messages(first.message_id + 1)
         await c.mattermost_post("Resumen del consejo")
         await c.discourse_post("📋 Council digest")
         await c.chat.settled()
         assert await c.chat.bot.stop() == 0
-        with sqlite3.connect(tmp_path / "coopbot.db") as db:  # as if it died after Telegram took it, before the mark
+        parts = [str(m.message_id) for m in c.tg.messages]
+        with sqlite3.connect(tmp_path / "coopbot.db") as db:
             (posted,) = db.execute("SELECT posted_ids FROM outbox WHERE platform = 'telegram'").fetchone()
+            # As if the process died after Telegram took the last part and it was recorded, before the mark.
             db.execute("UPDATE outbox SET sent_at = NULL WHERE platform = 'telegram'")
-        assert posted == str(c.telegram("📋")[0].message_id)  # the message's id, kept with its row
+        assert len(parts) == 2 and json.loads(posted) == parts  # each part's message id, kept with the row
         await c.chat.start()
         await c.chat.settled()
         assert await c.ask("!digest now") == (
@@ -216,8 +224,26 @@ async def test_a_restart_after_delivery_resends_nothing(tmp_path: pathlib.Path) 
         assert await c.chat.bot.stop() == 0  # the last sent marks are written at stop at the latest
         with sqlite3.connect(tmp_path / "coopbot.db") as db:
             assert db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone() == (0,)
-    assert len(c.telegram("📋")) == 1
+    assert [str(m.message_id) for m in c.tg.messages] == parts
     assert len(c.announced("Resumen del consejo")) == 1 and len(c.in_topic("📋 Council digest")) == 1
+
+
+async def test_a_crash_after_telegram_took_a_message_before_its_mark_repeats_that_message_once(
+        tmp_path: pathlib.Path) -> None:
+    async with council(tmp_path) as c:
+        await c.ask("!decide We share one hosting contract")
+        await c.telegram_message("✅ New decision 1")
+        await c.chat.settled()
+        assert await c.chat.bot.stop() == 0
+        with sqlite3.connect(tmp_path / "coopbot.db") as db:  # Telegram cannot be read back: nothing says it went
+            db.execute("UPDATE outbox SET sent_at = NULL, posted_ids = NULL WHERE platform = 'telegram'")
+        await c.chat.start()
+        await c.tg.wait_for_messages(2)
+        await c.chat.settled()
+        assert await c.chat.bot.stop() == 0
+        await c.chat.start()
+        await c.chat.settled()
+    assert [m.text.split(":")[0] for m in c.tg.messages] == ["✅ New decision 1"] * 2  # that one, once more
 
 
 async def test_markup_telegram_refuses_is_logged_and_sent_again_as_plain_text(tmp_path: pathlib.Path) -> None:

@@ -51,7 +51,7 @@ from bot.adapters.mattermost_events import (
 from bot.adapters.mattermost_socket import MattermostSocket
 from bot.adapters.recent import RecentIds
 from bot.adapters.startup import Background, FirstAttempt, log_in, stop_for_refusal
-from bot.errors import AdapterError, CoopbotError, RateLimited, SettingRefused
+from bot.errors import AdapterError, CoopbotError, RateLimited, RejectedError, SettingRefused
 from bot.marks import mark, posted_parts
 from bot.messages import Incoming, Outgoing, Place, Reaction, Reply, Sender
 from bot.rendering import render, split_message
@@ -71,6 +71,7 @@ RECENT_IDS = 20_000
 CATCH_UP_RETRY = 5.0
 READY_TIMEOUT = 10.0
 CLOCK_SKEW_MS = 300_000  # the server's clock may be behind ours: look back this much further
+BY_NAME = "name:"  # a queued post's channel before the bot has learnt its id: the channel's name after this
 
 Monotonic = Callable[[], float]
 
@@ -202,6 +203,7 @@ class MattermostAdapter:
         self._channels: dict[str, ChannelInfo] = {}  # watched, by id
         self._behind: set[str] = set()  # channels whose catching up failed: their cursor must wait
         self._announce: Place | None = None
+        self._listed = False  # the bot's channels have been listed once: a channel not among them is not its
         self._expected_seq: int | None = None
         self._blocked_until = 0.0  # a 429 told us to wait until then (on self._clock)
         self._posted_parts: dict[int, dict[int, str]] = {}  # outbox id -> pieces known to be posted -> post id
@@ -371,6 +373,7 @@ class MattermostAdapter:
         self._channels = {c.id: c for c in [*wanted, *(c for c in mine if c.type in ("D", "G"))]}
         announce = by_name.get(self._announce_name or "")
         self._announce = Place(self.platform, announce.id, channel_name=announce.name) if announce else None
+        self._listed = True
 
     def _newly_watched(self, event: Posted) -> ChannelInfo | None:
         """A channel the bot joined since the last listing: a DM or group, or any channel when all are watched."""
@@ -446,7 +449,21 @@ class MattermostAdapter:
                      channel_name=incoming.place.channel_name)
 
     def announce_place(self) -> Place | None:
+        """The announce channel; before the bot has logged in and listed its channels (the server is
+        away at start), the channel by name, so what is posted there is queued and sent once it is known."""
+        if self._announce is None and self._announce_name:
+            return Place(self.platform, BY_NAME + self._announce_name, channel_name=self._announce_name)
         return self._announce
+
+    def _channel_id(self, queued: str) -> str:
+        """The id of a channel a post was queued for, which may be a name (``BY_NAME``)."""
+        if not queued.startswith(BY_NAME):
+            return queued
+        if self._announce is not None and queued == BY_NAME + (self._announce.channel_name or ""):
+            return self._announce.channel_id
+        if not self._listed:
+            raise AdapterError(f"mattermost: channel {queued[len(BY_NAME):]!r} not known until its channels are listed")
+        raise RejectedError(404, f"mattermost: the bot is not a member of {queued[len(BY_NAME):]!r}")
 
     async def send(self, out: Outgoing) -> tuple[str, ...]:
         """Post ``out``, split on line boundaries if long; a retry skips the pieces already posted
@@ -468,7 +485,11 @@ class MattermostAdapter:
             raise AdapterError("mattermost: not logged in yet")
         by_channel: dict[str, list[Outgoing]] = {}
         for out in unsent:
-            by_channel.setdefault(out.channel_id, []).append(out)
+            try:
+                channel_id = self._channel_id(out.channel_id)
+            except RejectedError:
+                continue  # never posted: sending it says why
+            by_channel.setdefault(channel_id, []).append(out)
         complete: set[int] = set()
         for channel_id, items in by_channel.items():
             since = min(_millis(out.queued_at) for out in items) - CLOCK_SKEW_MS
@@ -490,7 +511,8 @@ class MattermostAdapter:
 
     async def _post(self, out: Outgoing, message: str, index: int) -> str:
         """Post one piece; returns the new post's id."""
-        body: dict[str, Any] = {"channel_id": out.channel_id, "message": message, "root_id": out.thread_id or ""}
+        body: dict[str, Any] = {"channel_id": self._channel_id(out.channel_id), "message": message,
+                                "root_id": out.thread_id or ""}
         if out.outbox_id is not None and self.me is not None:
             # The mark finds the post again after a crash, however long ago (``reconcile``). Within
             # 30 s the server also answers a repeat with the post it already made

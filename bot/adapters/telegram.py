@@ -41,6 +41,11 @@ WINDOW = 60.0
 INLINE_WAIT = 5.0  # seconds a send may wait for a slot itself; longer, and the outbox waits instead
 SETUP_MAX_DELAY = 60.0
 MARKUP_REFUSED = "can't parse entities"
+# Refusals that are about the chat, not the message: the bot was removed, the group became a supergroup
+# (its id changed), the token was revoked. Each is waited out like an outage, never parked: an admin fixes it.
+CHAT_REFUSALS = ((401, "", "adapters.telegram.token"), (403, "", "adapters.telegram.chat_id"),
+                 (400, "chat not found", "adapters.telegram.chat_id"),
+                 (400, "upgraded to a supergroup", "adapters.telegram.chat_id"))
 
 Monotonic = Callable[[], float]
 
@@ -86,6 +91,7 @@ class TelegramAdapter:
         self.ready = asyncio.Event()
         self.on_fatal: Callable[[CoopbotError], None] | None = None
         self.on_reconnect: Callable[[], None] | None = None
+        self._trouble: str | None = None  # the chat refused the bot (``CHAT_REFUSALS``): why, until a send works
 
     # lifecycle ----------------------------------------------------------------------------
 
@@ -127,7 +133,7 @@ class TelegramAdapter:
         await self.rest.close()
 
     def health(self) -> str | None:
-        return None if self.ready.is_set() else "token and chat not checked yet"
+        return self._trouble or (None if self.ready.is_set() else "token and chat not checked yet")
 
     # sending ------------------------------------------------------------------------------
 
@@ -181,10 +187,28 @@ class TelegramAdapter:
         except RateLimited as err:
             self.limiter.hold(err.retry_after)
             raise
+        except RejectedError as err:
+            key = _refused_key(err)
+            if key is None:
+                raise
+            if self._trouble is None:
+                log.error("telegram refused the bot in its chat (%s); check %s. Messages wait until it is fixed",
+                          err, key)
+            self._trouble = f"{key}: {err}"
+            raise AdapterError(f"telegram: {self._trouble}") from err
+        if self._trouble is not None:
+            log.info("telegram: the chat accepts the bot's messages again")
+            self._trouble = None
         message = answer.get("result") if isinstance(answer, dict) else None
         if not isinstance(message, dict) or "message_id" not in message:
             raise AdapterError("telegram: sendMessage answered without a message")
         return str(message["message_id"])
+
+
+def _refused_key(err: RejectedError) -> str | None:
+    """The setting to check when Telegram refuses the bot in its chat (``CHAT_REFUSALS``); None when
+    the message is at fault."""
+    return next((key for status, words, key in CHAT_REFUSALS if err.status == status and words in str(err)), None)
 
 
 def create(settings: Any, **_: Any) -> TelegramAdapter:

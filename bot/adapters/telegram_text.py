@@ -20,6 +20,8 @@ MAX_UNITS = 4096
 MAX_ENTITIES = 100
 
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
+_DROPPED = re.compile(r"[\r\u2028-\u202e]")  # Telegram deletes these from a message's text
+_CONTROL = re.compile(r"[\x00-\x1f]")  # and shows these as spaces
 _TOKEN = re.compile(r"<[^>]*>|&(?:#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);|[^<&]+|[<&]")
 
 
@@ -33,6 +35,11 @@ def units(text: str) -> int:
 def to_plain(text: str) -> str:
     """What Telegram shows of ``text``: tags dropped, entities read."""
     return html.unescape(_TAG.sub("", text))
+
+
+def shows_nothing(text: str) -> bool:
+    """Whether Telegram would find ``text`` empty once it has cleaned and trimmed it (it refuses that)."""
+    return not _CONTROL.sub(" ", _DROPPED.sub("", to_plain(text))).strip()
 
 
 def _visible(text: str) -> int:
@@ -104,7 +111,7 @@ class _Splitter:
 
     def cut(self) -> None:
         text = self.piece.text(self.open).strip("\n")
-        if to_plain(text).strip():
+        if not shows_nothing(text):
             self.pieces.append(text)
         self.piece = _Piece(opened=[tag for _, tag in self.open], entities=len(self.open))
 
@@ -125,7 +132,7 @@ def _tokens(line: str) -> Iterator[str]:
 def split_html(text: str, limit: int = MAX_UNITS, max_entities: int = MAX_ENTITIES) -> list[str]:
     """``text`` as messages of at most ``limit`` visible UTF-16 units and ``max_entities`` tags each."""
     if len(text) <= limit and "<" not in text and "&" not in text and units(text) <= limit:
-        return [text] if text.strip() else []
+        return [] if shows_nothing(text) else [text]
     splitter = _Splitter(limit, max_entities)
     for index, line in enumerate(text.split("\n")):
         splitter.add_line(line, index == 0 or not splitter.piece.chunks)

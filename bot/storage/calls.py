@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from bot.storage.records import Call, CallStatus, RecordNotFound
 from bot.storage.schema import calls, reminders
@@ -24,7 +24,6 @@ _BETWEEN = (
            calls.c.starts_at < bindparam("end"))
     .order_by(calls.c.starts_at, calls.c.id)
 )
-_CHANGED_SINCE = select(func.count()).select_from(calls).where(calls.c.updated_at >= bindparam("since"))
 _NEXT_IN_CHANNEL = _UPCOMING.where(calls.c.platform == bindparam("platform"),
                                    calls.c.channel_id == bindparam("channel_id"))
 _NEXT_IN_THREAD = _NEXT_IN_CHANNEL.where(calls.c.thread_id == bindparam("thread_id"))
@@ -94,10 +93,6 @@ class CallRepo:
     def between(self, start: datetime, end: datetime) -> list[Call]:
         """Scheduled calls starting in [``start``, ``end``), soonest first."""
         return [_call(row) for row in self._conn.execute(_BETWEEN, {"start": start, "end": end})]
-
-    def changed_since(self, since: datetime) -> int:
-        """How many calls were scheduled, moved or cancelled at or after ``since``."""
-        return int(self._conn.execute(_CHANGED_SINCE, {"since": since}).scalar_one())
 
     def next_scheduled(self, now: datetime, *, platform: str | None = None, channel_id: str | None = None,
                        thread_id: str | None = None) -> Call | None:

@@ -1,6 +1,7 @@
 """Replies on their way out, kept until a platform accepted them."""
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -95,4 +96,4 @@ class OutboxRepo:
 
 
 def _ids(posted: Sequence[str] | None) -> str | None:
-    return None if posted is None else " ".join(posted)
+    return None if posted is None else json.dumps(list(posted))

@@ -5,6 +5,7 @@ unit has committed or rolled back. Every ``*_at`` field is an aware UTC datetime
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -180,12 +181,12 @@ class OutboxItem:
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
-    posted_ids: str | None = None  # the platform's ids of the parts posted so far, space-separated
+    posted_ids: str | None = None  # the platform's ids of the parts posted so far, a JSON list
 
     @property
     def posted(self) -> tuple[str, ...]:
         """The platform's ids of the parts already posted, in order."""
-        return tuple(self.posted_ids.split()) if self.posted_ids else ()
+        return tuple(str(i) for i in json.loads(self.posted_ids)) if self.posted_ids else ()
 
 
 class RecordNotFound(StorageError):

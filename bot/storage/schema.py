@@ -219,7 +219,7 @@ outbox = Table(
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
     Column("last_error", Text),
-    Column("posted_ids", Text),  # the platform's ids of the parts posted so far, space-separated
+    Column("posted_ids", Text),  # the platform's ids of the parts posted so far, a JSON list
     Index(None, "platform", "sent_at", "next_attempt_at"),
     sqlite_autoincrement=True,
 )

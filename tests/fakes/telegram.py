@@ -22,7 +22,9 @@ arriving for a chat before the end of a ``retry_after`` it was given is
 recorded in ``early_requests`` (a well-behaved bot keeps that empty).
 
 Scripting: ``down`` (True: 502 from the front proxy; "reset": the connection
-is dropped unanswered), ``flood(retry_after, times)``, ``refuse_markup``.
+is dropped unanswered), ``flood(retry_after, times)``, ``refuse_markup``,
+``removed`` (chat ids the bot was removed from: 403 ``Forbidden: bot is not a
+member of the channel chat``).
 Deviations: Markdown and MarkdownV2 are not parsed (400 naming the fake);
 entities Telegram detects by itself (url, mention, hashtag, ...) are not added.
 """
@@ -138,6 +140,7 @@ class FakeTelegram:
         self.clock, self.wall_clock = clock, wall_clock
         self.down: bool | Literal["reset"] = False
         self.refuse_markup = False
+        self.removed: set[int] = set()  # chats the bot was removed from: sendMessage there answers 403
         self.messages: list[SentMessage] = []
         self.requests: list[RecordedRequest] = []
         self.early_requests: list[EarlyRequest] = []
@@ -263,6 +266,8 @@ class FakeTelegram:
         parse_mode = params.get("parse_mode")
         text, entities = self._format(raw_text, (parse_mode or "").lower(), params)
         chat = self._chat_param(params)
+        if chat.id in self.removed:
+            raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
         if utf16_len(text) > MAX_TEXT_LENGTH:
             raise ApiError(400, "Bad Request: message is too long")
         reply_to = self._replied(chat, params)
