@@ -99,15 +99,23 @@ async def test_replies_keep_their_order_within_a_place_while_places_go_side_by_s
     delivery.submit([first, second, elsewhere, third])  # returns at once
     assert adapter.sent == []
     await adapter.inside["room 1"].wait()
-    async with asyncio.timeout(5):
-        while "thread reply" not in adapter.sent:  # the thread's lane is not held up by the room's
-            await asyncio.sleep(0)
+    async with asyncio.timeout(5):  # the thread's lane is not held up by the room's
+        await adapter.inside["thread reply"].wait()
+    assert adapter.sent == ["thread reply"]
     assert not adapter.inside["room 2"].is_set()  # the room's next reply waits for the one before it
     gate.set()
     await delivery.idle(5)
     assert adapter.sent == ["thread reply", "room 1", "room 2", "room 3"]
-    await asyncio.sleep(MARKS_WAIT * 2)  # with no reply to ride along with, the marks are written on their own
+    await marks_written(delivery)  # with no reply to ride along with, the marks are written on their own
     assert unsent(delivery) == []
+
+
+async def marks_written(delivery: Delivery) -> None:
+    """Wait for the sent marks' own transaction, which runs ``MARKS_WAIT`` after the last send."""
+    written = asyncio.Event()
+    event.listen(delivery.store.engine, "commit", lambda _conn: written.set())
+    async with asyncio.timeout(MARKS_WAIT + 5):
+        await written.wait()
 
 
 def commits(store: Store) -> list[str]:
@@ -125,7 +133,7 @@ async def test_sent_marks_ride_in_the_next_replys_transaction(delivery: Delivery
     assert committed == ["commit"]
     assert unsent(delivery) == ["second"]
     await delivery.send([second])
-    await asyncio.sleep(MARKS_WAIT * 2)
+    await marks_written(delivery)
     assert unsent(delivery) == []
 
 
@@ -176,13 +184,12 @@ async def test_a_send_or_a_wait_in_its_lane_longer_than_a_claim_is_never_doubled
     store = Store(f"sqlite:///{tmp_path / 'coopbot.db'}")
     store.migrate()
     adapter = RecordingAdapter()
-    delivery = Delivery(store, {"chat": adapter}, lambda: datetime.now(timezone.utc), claim_seconds=0.05)
-    try:
+    delivery = Delivery(store, {"chat": adapter}, lambda: datetime.now(timezone.utc), claim_seconds=0)
+    try:  # claims that lapse at once: only being in a lane or being sent keeps a reply claimed
         long_one, behind = enqueue(delivery, "long one"), enqueue(delivery, "behind it")
         gate = adapter.hold("long one")
         delivery.submit([long_one, behind])
         await adapter.inside["long one"].wait()
-        await asyncio.sleep(0.1)  # both claims' time is up
         async with asyncio.timeout(5):  # were it to send either, it would wait at the gate or send "behind it"
             assert await delivery.retry_due() == 0
         gate.set()

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import pathlib
 import re
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 from bot.adapters.mattermost_events import OUTBOX_PROP
@@ -24,9 +24,17 @@ from tests.fakes.mattermost import FakeMattermost
 from tests.auxil.mattermost_chat import start_chat
 from tests.test_mattermost_e2e import assert_answered_once, post_many
 
-# The fake Mattermost's pending_post_id window, in seconds; the real one is 30, and
-# COOPBOT_E2E_WINDOW=30 runs the stories with it (each restart then waits 30 s).
-WINDOW = float(os.environ.get("COOPBOT_E2E_WINDOW", "1"))
+WINDOW = 30.0  # Mattermost's pending_post_id window, in seconds: a repeat within it gets the post already made
+
+
+class ServerClock:
+    """The fake server's wall clock, which a test moves on past a window instead of waiting it out."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.ahead
 PAST_DISCOURSE_WINDOWS = 600.0  # seconds: past the 120 s replay and the 5 min "too similar" check
 RELAXED = SiteSettings(max_admin_api_reqs_per_minute=None, rate_limit_create_post=0)
 
@@ -54,7 +62,8 @@ def unsent(folder: pathlib.Path) -> int:
 
 
 async def test_mattermost_replies_posted_but_not_marked_are_not_sent_again(tmp_path: pathlib.Path) -> None:
-    async with FakeMattermost(pending_post_window=WINDOW) as mm:
+    clock = ServerClock()
+    async with FakeMattermost(pending_post_window=WINDOW, clock=clock) as mm:
         chat = await start_chat(tmp_path, mm)
         commands = await post_many(chat, 6)
         await chat.all_answered(commands)
@@ -62,7 +71,7 @@ async def test_mattermost_replies_posted_but_not_marked_are_not_sent_again(tmp_p
         by_row = {int(p["props"][OUTBOX_PROP].split("/")[0]): [p["id"]] for p in mm.posts_by(mm.bot)}
         assert posted_ids(tmp_path) == by_row  # each row keeps the id of the post it became
         forget_sent(tmp_path, 3)
-        await asyncio.sleep(WINDOW + 0.2)  # the server no longer recognises the resends
+        clock.ahead += WINDOW + 1  # the server no longer recognises the resends
         await chat.start()
         await chat.bot.wait_for_log(r"mattermost: 3 replies left unsent at the last stop: 3 had been posted, 0 to send")
         await chat.settled()
@@ -72,14 +81,15 @@ async def test_mattermost_replies_posted_but_not_marked_are_not_sent_again(tmp_p
 
 
 async def test_mattermost_killed_during_a_burst_of_200_answers_each_command_once(tmp_path: pathlib.Path) -> None:
-    async with FakeMattermost(pending_post_window=WINDOW) as mm:
+    clock = ServerClock()
+    async with FakeMattermost(pending_post_window=WINDOW, clock=clock) as mm:
         chat = await start_chat(tmp_path, mm)
         burst = asyncio.create_task(post_many(chat, 200))
         while len(mm.posts_by(mm.bot)) < 60:
             await mm.wait_for_post(user_id=chat.bot_id, timeout=20)
         await chat.bot.kill()  # mid-burst: replies in flight, sent marks not yet written
         commands = await burst
-        await asyncio.sleep(WINDOW + 0.2)
+        clock.ahead += WINDOW + 1
         await chat.start()
         await chat.all_answered(commands, timeout=90)
         await chat.bot.wait_for_log(r"coopbot ready", timeout=30)  # replies left unsent are dealt with by now

@@ -515,7 +515,7 @@ async def test_wait_for_messages(tg: FakeTelegram, http: aiohttp.ClientSession) 
     waiting = asyncio.create_task(tg.wait_for_messages(2, chat_id=COUNCIL))
     await send(http, tg, "one")
     await send(http, tg, "private", chat_id=42)
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one turn of the loop: the waiter sees the messages so far and must not finish
     assert not waiting.done()
     await send(http, tg, "two")
     messages = await asyncio.wait_for(waiting, 5)
