@@ -45,6 +45,7 @@ class News:
     decisions: list[DecisionLine]
     opened: list[Proposal]
     closed: list[Proposal]
+    standing: dict[int, int]  # a closed proposal's positions when it closed (its outcome's count), by id
 
     def __bool__(self) -> bool:
         return bool(self.decisions or self.opened or self.closed)
@@ -63,7 +64,8 @@ def news_since(unit: Unit, since: datetime) -> News:
     closed = unit.proposals.closed_since(since + _AFTER)
     outcomes = {p.decision_id for p in closed}
     decisions = [d for d in unit.decisions.lines_after(since) if d.id not in outcomes]
-    return News(since, decisions, unit.proposals.opened_since(since + _AFTER), closed)
+    standing = {p.id: len(unit.proposals.standing(p.id)) for p in closed}
+    return News(since, decisions, unit.proposals.opened_since(since + _AFTER), closed, standing)
 
 
 def outlook(unit: Unit, now: datetime) -> Outlook:
@@ -84,7 +86,6 @@ class Composer:
     t: Callable[..., str]
     lang: str
     zones: ZoneResolver
-    unit: Unit
 
     def digest(self, news: News, ahead: Outlook, now: datetime, zone_name: str) -> Reply:
         home = self.zones.resolve(zone_name)
@@ -125,12 +126,12 @@ class Composer:
         if not (news.opened or news.closed):
             return []
         lines = [self.t("digest.opened", id=p.id, text=_line(p.text), by=p.created_by) for p in news.opened]
-        lines += [self.t("digest.closed", id=p.id, text=_line(p.text), outcome=self._outcome(p)) for p in news.closed]
+        lines += [self.t("digest.closed", id=p.id, text=_line(p.text), outcome=self._outcome(p, news.standing[p.id]))
+                  for p in news.closed]
         return [Heading(self.t("digest.proposals")), Text("\n".join(lines))]
 
-    def _outcome(self, closed: Proposal) -> str:
+    def _outcome(self, closed: Proposal, count: int) -> str:
         assert closed.outcome is not None, closed.id
-        count = len(self.unit.proposals.standing(closed.id))
         return self.t(f"proposals.outcome.{closed.outcome.value}", count=count, quorum=closed.quorum)
 
     def _still_open(self, still_open: Sequence[Proposal]) -> list[Part]:
@@ -151,13 +152,14 @@ def _line(text: str) -> str:
 
 
 def composer(ctx: Context, lang: str) -> Composer:
-    return Composer(t=partial(ctx.catalogue.t, lang), lang=lang, zones=ctx.zones, unit=ctx.unit)
+    return Composer(t=partial(ctx.catalogue.t, lang), lang=lang, zones=ctx.zones)
 
 
 def send_digest(ctx: Context, destinations: Sequence[Destination]) -> tuple[list[str], list[str]]:
     """Post the digest at each destination with news, moving its last digest; (those sent, those without news)."""
     ahead = outlook(ctx.unit, ctx.now)
     by_since: dict[datetime, News] = {}
+    written: dict[tuple[datetime, str], Reply] = {}  # destinations alike in both share one digest
     sent, idle = [], []
     for destination in destinations:
         since = last_digest(ctx.unit, destination.name, ctx.now)
@@ -167,7 +169,10 @@ def send_digest(ctx: Context, destinations: Sequence[Destination]) -> tuple[list
         if not news:
             idle.append(destination.name)
             continue
-        ctx.post(destination, composer(ctx, destination.lang).digest(news, ahead, ctx.now, ctx.config.bot.zone))
+        if (since, destination.lang) not in written:
+            written[since, destination.lang] = composer(ctx, destination.lang).digest(news, ahead, ctx.now,
+                                                                                      ctx.config.bot.zone)
+        ctx.post(destination, written[since, destination.lang])
         ctx.unit.cursors.set(cursor_name(destination.name), ctx.now.isoformat())
         sent.append(destination.name)
     return sent, idle
