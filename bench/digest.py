@@ -78,7 +78,8 @@ async def main() -> None:
             with app.store.unit() as unit:
                 since = now - timedelta(days=7)
                 news, ahead = news_since(unit, since), outlook(unit, now)
-                composers = {lang: Composer(t=partial(s.catalogue.t, lang), lang=lang, zones=s.zones)
+                composers = {lang: Composer(t=partial(s.catalogue.t, lang), lang=lang, zones=s.zones,
+                                            bot_name=config.bot.name)
                              for lang in ("en", "es")}
                 reply = composers["en"].digest(news, ahead, now, config.bot.zone)
                 telegram = render(reply, "telegram")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from bot import recurrence
 from bot.adapters.base import Adapter, Reconnecting, ReportsHealth, StopsOnRefusal
 from bot.commands import Registry, discover
 from bot.context import JobContext
@@ -27,6 +28,7 @@ from bot.errors import CoopbotError
 from bot.i18n import Catalogue
 from bot.messages import Incoming, Outgoing
 from bot.metrics import Metrics
+from bot.recurrence import WallClockRule
 from bot.router import Router
 from bot.scheduler import Scheduler
 from bot.storage import Store
@@ -111,9 +113,11 @@ class App:
         self.store.migrate()
         self.store.bind_loop_thread()  # commands run here: the fast path
         for kind, spec in self.registry.jobs.items():
-            self.scheduler.register(kind, self._job_runner(kind), catch_up=spec.catch_up)
+            self.scheduler.register(kind, self._job_runner(kind), catch_up=spec.catch_up,
+                                    grace=spec.grace(self.config) if spec.grace else None)
         await self.scheduler.start()
         self._recover_jobs()
+        self._plan_recurring()
         self._tasks.append(asyncio.create_task(self.delivery.run()))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
         self._tasks.append(asyncio.create_task(self._checkpoints()))
@@ -208,6 +212,29 @@ class App:
             log.info("job %s re-planned for %s", job_id, max(run_at, now).isoformat())
             self.scheduler.run_once(job_id, max(run_at, now), kind, payload)
 
+    def _plan_recurring(self) -> None:
+        """Plan each recurring job's next occurrence; run one missed while the bot was down, or skip it
+        if it is later than its grace time (``bot.recurrence``)."""
+        now = self.clock()
+        plans = []
+        with self.store.unit() as unit:
+            for spec in self.registry.jobs.values():
+                rule = spec.every(self.config) if spec.every else None
+                if rule is not None:
+                    grace = spec.grace(self.config) if spec.grace else self.config.reminders.misfire_grace
+                    plans.append((spec.kind, rule, recurrence.on_start(unit, spec.kind, rule, now, grace)))
+        for kind, rule, plan in plans:
+            if plan.skipped is not None:
+                log.warning("%s of %s (%s) was missed by more than its grace time while the bot was down: skipped",
+                            kind, plan.skipped.isoformat(), rule)
+            if plan.missed is not None:
+                log.info("%s of %s (%s) was missed while the bot was down: running it now",
+                         kind, plan.missed.isoformat(), rule)
+                self.scheduler.run_once(recurrence.job_id(kind, plan.missed), now, kind,
+                                        recurrence.payload(plan.missed))
+            self.scheduler.run_once(recurrence.job_id(kind, plan.upcoming), plan.upcoming, kind,
+                                    recurrence.payload(plan.upcoming))
+
     def _job_runner(self, kind: str) -> Callable[[dict[str, Any]], Any]:
         async def run(payload: dict[str, Any]) -> None:
             await self.run_job(kind, payload)
@@ -219,10 +246,25 @@ class App:
         with self.store.unit() as unit:
             ctx = JobContext(now=self.clock(), config=self.config, unit=unit, zones=s.zones, catalogue=s.catalogue,
                              registry=self.registry, outlets=s.outlets)
+            if spec.every is not None and not self._next_occurrence(spec.kind, spec.every(self.config), ctx, payload):
+                return []
             items = self.dispatcher.post(unit, [*spec.func(ctx, payload), *ctx.posts])
         self.dispatcher.apply_jobs(ctx.jobs)
         await self.delivery.send(items)
         return items
+
+    @staticmethod
+    def _next_occurrence(kind: str, rule: WallClockRule | None, ctx: JobContext, payload: dict[str, Any]) -> bool:
+        """Claim a recurring job's occurrence (False: ran already, or no longer planned) and plan the next."""
+        occurrence = recurrence.occurrence_of(payload)
+        if not recurrence.claim(ctx.unit, kind, rule, occurrence):
+            log.info("%s of %s: already run, or no longer in the configuration", kind, occurrence.isoformat())
+            return False
+        assert rule is not None
+        log.info("%s of %s: running", kind, occurrence.isoformat())
+        upcoming = recurrence.next_after(rule, max(occurrence, ctx.now))
+        ctx.jobs.run_once(recurrence.job_id(kind, upcoming), upcoming, kind, recurrence.payload(upcoming))
+        return True
 
     async def respond(self, incoming: Incoming) -> list[Outgoing]:
         """Answer at once (slash commands): replies for the command's channel are returned, marked sent."""

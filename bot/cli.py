@@ -10,7 +10,6 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from bot.adapters import not_built_yet
 from bot.errors import ConfigError, SettingRefused
 from config.loader import format_problems, load_config, summarize
 from config.model import Config
@@ -64,12 +63,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.export_cli import export  # the export needs the store, not the bot
 
         return export(config, since=args.since, tags=args.tag, fmt=args.format)
-    unbuilt = not_built_yet(config.adapters.enabled_names)
-    if unbuilt:
-        for name in unbuilt:
-            print(f"adapters.{name}.enabled: true, but this coopbot has no {name} adapter yet; "
-                  "expected false until a release brings it", file=sys.stderr)
-        return 1
     if args.command == "check":
         print(summarize(config))
         return 0

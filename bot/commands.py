@@ -19,6 +19,7 @@ import pkgutil
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from bot.context import Context
     from bot.i18n import Catalogue
     from bot.messages import Reply
+    from bot.recurrence import WallClockRule
+    from config.model import Config
 
 Handler = Callable[["Context"], "list[Reply]"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,19 +107,28 @@ class JobSpec:
     ``catch_up``: a job that fell due while the bot was down runs once at start
     however late (a proposal's deadline); otherwise one later than
     ``reminders.misfire_grace`` is dropped (a reminder for a call long begun).
+
+    ``every(config)``: a recurring job's rule (``bot.recurrence``), None while
+    the configuration sets none; each occurrence runs at most once, one missed
+    while the bot was down at start if at most ``grace(config)`` late.
     """
 
     kind: str
     func: Callable[..., Any]
     recover: Callable[..., Any] | None = None
     catch_up: bool = False
+    every: Callable[[Config], WallClockRule | None] | None = None
+    grace: Callable[[Config], timedelta] | None = None
 
 
-def job(kind: str, *, recover: Callable[..., Any] | None = None, catch_up: bool = False) -> Callable[[F], F]:
+def job(kind: str, *, recover: Callable[..., Any] | None = None, catch_up: bool = False,
+        every: Callable[[Config], WallClockRule | None] | None = None,
+        grace: Callable[[Config], timedelta] | None = None) -> Callable[[F], F]:
     """Tag ``func`` as the handler of scheduler jobs of ``kind`` (e.g. "reminder")."""
 
     def tag(func: F) -> F:
-        setattr(func, _JOB_ATTRIBUTE, JobSpec(kind=kind, func=func, recover=recover, catch_up=catch_up))
+        setattr(func, _JOB_ATTRIBUTE, JobSpec(kind=kind, func=func, recover=recover, catch_up=catch_up,
+                                               every=every, grace=grace))
         return func
 
     return tag

@@ -158,6 +158,10 @@ class JobContext:
     def t(self, lang: str, key: str, **params: Any) -> str:
         return self.catalogue.t(lang, key, **params)
 
+    def post(self, destination: Destination, reply: Reply) -> None:
+        """Post ``reply`` at ``destination``, in this job's transaction."""
+        self.posts.append(Post(destination.name, destination.place, reply))
+
     def publish(self, make: Callable[[str], Reply], origin: Place | None) -> None:
         """A decision update: ``make(lang)`` at each update destination, except ``origin``'s channel."""
         self.posts += update_posts(self.outlets, make, origin)

@@ -97,8 +97,8 @@ class AdapterError(CoopbotError):
 class RejectedError(AdapterError):
     """The platform refused the request for good (a 4xx other than 429): retrying won't help."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
+    def __init__(self, status: int, message: str, *, protocol: str = "HTTP") -> None:
+        super().__init__(f"{protocol} {status}: {message}")
         self.status = status
 
 
@@ -108,8 +108,10 @@ class SettingRefused(AdapterError):
     what the server answered.
     """
 
-    def __init__(self, key: str, platform: str, status: int, answer: str) -> None:
-        super().__init__(f"{key}: {platform} refused it (HTTP {status}: {answer.strip() or 'no reason given'}); "
+    def __init__(self, key: str, platform: str, status: int, answer: str, *, protocol: str = "HTTP") -> None:
+        """``status`` 0: the refusal came without a status code (a feature the server does not offer)."""
+        reason = answer.strip() or "no reason given"
+        super().__init__(f"{key}: {platform} refused it ({f'{protocol} {status}: ' if status else ''}{reason}); "
                          "check the value, then start coopbot again")
         self.key = key
         self.status = status

@@ -103,6 +103,7 @@ class Reply:
     target: Target = Target.THREAD
     ephemeral: bool = False  # only for the sender, where the platform can (slash commands)
     place: Place | None = None  # a place of its own on the same platform (a proposal's thread), not ``target``'s
+    subject: str | None = None  # its title where the platform gives one (an e-mail's subject); else its first line
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Turning replies into each platform's text.
 
-Four styles: ``plain`` (console, e-mail), ``markdown`` (Mattermost: times as a
-table), ``discourse`` (Discourse's local-date markup, so each reader sees
-their own time, plus a plain line as fallback) and ``telegram`` (Telegram's
-HTML: its few tags, and every ``< > &`` of the text escaped). A style says how
+Five styles: ``plain`` (console, an e-mail's text part), ``markdown``
+(Mattermost: times as a table), ``discourse`` (Discourse's local-date markup,
+so each reader sees their own time, plus a plain line as fallback),
+``telegram`` (Telegram's HTML: its few tags, and every ``< > &`` of the text
+escaped) and ``html`` (an e-mail's HTML part: the body of a page, every
+character of the text escaped). A style says how
 each kind of part is written (``Style``); a compact time table is one line in
 every style but Discourse's. Every style passes its output through
 ``defuse_mass_mentions``: the bot never pings a whole channel, whatever a user
@@ -97,6 +99,19 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def _html_table(part: TimeTable, lang: str) -> str:
+    rows = format_zone_rows(part.at, part.zones, lang)
+    cells = "".join(
+        f"<tr><th align=\"left\">{html.escape(r.label)}</th><td>{html.escape(r.weekday)} {html.escape(r.date)}</td>"
+        f"<td><b>{r.time}</b> {r.offset}</td></tr>" for r in rows
+    )
+    return f"<table cellpadding=\"4\">{cells}</table>"
+
+
+def _html_text(text: str) -> str:
+    return "<p>" + html.escape(text).replace("\n", "<br>\n") + "</p>"
+
+
 def _same(text: str) -> str:
     return text
 
@@ -115,6 +130,8 @@ _STYLES: dict[str, Style] = {
     "discourse": Style(_same, lambda text: f"**{text}**", _discourse_dates, _discourse_dates),
     "telegram": Style(_escape, lambda text: f"<b>{_escape(text)}</b>", _telegram_table,
                       lambda part, lang: _escape(_plain_line(part, lang))),
+    "html": Style(_html_text, lambda text: f"<h2>{html.escape(text)}</h2>", _html_table,
+                  lambda part, lang: _html_text(_plain_line(part, lang))),
 }
 
 

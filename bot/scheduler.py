@@ -45,7 +45,8 @@ import json
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
@@ -81,6 +82,14 @@ async def dispatch_job(kind: str, payload: dict[str, Any]) -> None:
     await scheduler.callback(kind)(payload)
 
 
+@dataclass(frozen=True)
+class PlannedRun:
+    job_id: str
+    run_at: datetime
+    kind: str
+    payload: dict[str, Any]
+
+
 class Scheduler:
     """``Scheduler(url)``; ``register`` every kind, ``await start()``, then schedule.
 
@@ -92,7 +101,7 @@ class Scheduler:
             raise ValueError(f"misfire_grace_seconds must be at least 1, not {misfire_grace_seconds}")
         self._callbacks: dict[str, JobCallback] = {}
         self._catch_up: set[str] = set()  # kinds whose jobs run however late
-        self._grace = misfire_grace_seconds
+        self._grace_of: dict[str, int] = {}  # kinds with a grace time of their own, in seconds
         self._aps = _AsyncIOScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=make_engine(url), tablename=JOBS_TABLE)},
             job_defaults={"coalesce": True, "misfire_grace_time": misfire_grace_seconds},
@@ -100,11 +109,13 @@ class Scheduler:
         )
         self._aps.add_listener(self._log_missed, EVENT_JOB_MISSED)
 
-    def register(self, kind: str, callback: JobCallback, *, catch_up: bool = False) -> None:
+    def register(self, kind: str, callback: JobCallback, *, catch_up: bool = False,
+                 grace: timedelta | None = None) -> None:
         """Name what a ``kind`` of job does. Before ``start()``, since due jobs fire at once.
 
         ``catch_up``: a job of this kind that fell due while the bot was down runs once at
         start however late it is (the misfire grace time does not apply to it).
+        ``grace``: this kind's misfire grace time, instead of the scheduler's.
         """
         if self._aps.running:
             raise RuntimeError(f"register {kind!r} before start(): due jobs run as soon as it starts")
@@ -113,6 +124,8 @@ class Scheduler:
         self._callbacks[kind] = callback
         if catch_up:
             self._catch_up.add(kind)
+        if grace is not None:
+            self._grace_of[kind] = max(1, int(grace.total_seconds()))
 
     def callback(self, kind: str) -> JobCallback:
         try:
@@ -161,6 +174,7 @@ class Scheduler:
             replace_existing=True,
             # None: APScheduler runs the job however late (its own default is the scheduler's)
             **({"misfire_grace_time": None} if kind in self._catch_up else {}),
+            **({"misfire_grace_time": self._grace_of[kind]} if kind in self._grace_of else {}),
         )
 
     def cancel(self, job_id: str) -> None:
@@ -176,16 +190,20 @@ class Scheduler:
         self._require_running()
         return [(job.id, job.next_run_time) for job in self._aps.get_jobs()]
 
+    def planned(self) -> list[PlannedRun]:
+        """Stored jobs with what they will run, soonest first."""
+        self._require_running()
+        return [PlannedRun(job.id, job.next_run_time, *job.args) for job in self._aps.get_jobs()]
+
     def _require_running(self) -> None:
         if not self._aps.running:
             raise RuntimeError("the Scheduler is not running: await start() first")
 
     def _log_missed(self, event: JobExecutionEvent) -> None:
         log.warning(
-            "job %s was due at %s, more than %ss ago: dropped; pending reminders are rescanned at start",
+            "job %s was due at %s, more than its grace time ago: dropped (each feature re-plans or skips it at start)",
             event.job_id,
             event.scheduled_run_time.isoformat(),
-            self._grace,
         )
 
 

@@ -15,11 +15,14 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_interval
 
 from bot.zones import ResolvedZone, offset_label
 
-__all__ = ["ZoneRow", "format_day", "format_instant", "format_zone_rows"]
+__all__ = ["ZoneRow", "format_day", "format_instant", "format_period", "format_zone_rows"]
+
+# The CLDR locale whose date order is ours in each language: day before month, as "29 Nov 2018" everywhere.
+_PERIOD_LOCALES = {"en": "en_GB"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ def _row(at_utc: datetime, zone: ResolvedZone, lang: str) -> ZoneRow:
 def format_day(day: date, lang: str) -> str:
     """"29 Nov 2018", "29 nov 2018": a local day with its year, as ``parse_when`` reads it back."""
     return _day(day, lang)[1]
+
+
+def format_period(start: date, end: date, lang: str) -> str:
+    """"30 Nov – 6 Dec 2026", "30 nov – 6 dic 2026": two local days, what they share written once."""
+    period = str(format_interval(start, end, "yMMMd", locale=_locale(_PERIOD_LOCALES.get(lang, lang))))
+    return period.replace("\u2009", " ")  # CLDR's thin spaces around the dash: plain ones read the same everywhere
 
 
 def format_instant(at_utc: datetime, zone: ResolvedZone, lang: str) -> str:

@@ -224,6 +224,63 @@ def _to_working_hours(value: object) -> WorkingHours:
 
 Hours = Annotated[WorkingHours, PlainValidator(_to_working_hours)]
 
+_WEEKDAY_NAMES = (("monday", "mon", "lunes", "lun"), ("tuesday", "tue", "martes", "mar"),
+                  ("wednesday", "wed", "miercoles", "miércoles", "mie", "mié"), ("thursday", "thu", "jueves", "jue"),
+                  ("friday", "fri", "viernes", "vie"), ("saturday", "sat", "sabado", "sábado", "sab", "sáb"),
+                  ("sunday", "sun", "domingo", "dom"))
+_EVERY_DAY = ("daily", "diario")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
+
+
+def _not_a_schedule(value: object) -> str:
+    return (f"{value!r} is not a weekly time; expected a weekday (or 'daily'), a 24-hour time and a zone, "
+            f"such as 'monday 09:00 {_EXAMPLE_ZONE}'")
+
+
+@dataclass(frozen=True)
+class WeeklyTime:
+    """A wall-clock time in a zone, on one weekday (0 is Monday) or, with ``weekday`` None, every day."""
+
+    weekday: int | None
+    at: time
+    zone: str
+
+    def __str__(self) -> str:
+        day = _EVERY_DAY[0] if self.weekday is None else _WEEKDAY_NAMES[self.weekday][0]
+        return f"{day} {self.at:%H:%M} {self.zone}"
+
+    @classmethod
+    def parse(cls, text: str) -> WeeklyTime:
+        """Read ``"monday 09:00 Europe/London"``; raise ``ValueError`` naming the text and the expected form."""
+        words = text.split()
+        if len(words) != 3:
+            raise ValueError(_not_a_schedule(text))
+        day, clock, zone = words
+        weekdays = {name: n for n, names in enumerate(_WEEKDAY_NAMES) for name in names}
+        weekday = None if day.casefold() in _EVERY_DAY else weekdays.get(day.casefold(), -1)
+        match = _CLOCK.fullmatch(clock)
+        if weekday == -1 or match is None:
+            raise ValueError(_not_a_schedule(text))
+        try:
+            at = time(int(match.group(1)), int(match.group(2)))
+        except ValueError:  # 25:00
+            raise ValueError(_not_a_schedule(text)) from None
+        return cls(weekday, at, _to_zone(zone))
+
+
+def _to_weekly_time(value: object) -> WeeklyTime:
+    if isinstance(value, WeeklyTime):
+        return value
+    if not isinstance(value, str):
+        raise _problem(_not_a_schedule(value))
+    try:
+        return WeeklyTime.parse(value)
+    except ValueError as exc:
+        raise _problem(str(exc)) from None
+
+
+Weekly = Annotated[WeeklyTime, PlainValidator(_to_weekly_time)]
+
 _CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/:@]*):[^@/]*@")
 
 
@@ -396,6 +453,8 @@ Destination = Literal["console", "mattermost", "discourse", "telegram", "email"]
 
 class DigestSettings(_Section):
     updates: tuple[Destination, ...] | None = None  # where decision updates go; None: every enabled adapter
+    schedule: Weekly | None = None  # when the digest goes out on its own; None: only by command
+    misfire_grace: Duration = timedelta(hours=6)  # a firing missed while the bot was down is still sent this late
 
 
 class ServerSettings(_Section):
@@ -480,10 +539,19 @@ class EmailSettings(_Adapter):
     required = ("smtp_host", "from_", "to")
     smtp_host: Text | None = None
     smtp_port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"  # STARTTLS on 587, TLS from the start on 465
     username: Text | None = None
     password: SecretStr | None = None
     from_: Address | None = Field(None, alias="from")
     to: tuple[Address, ...] = ()
+    language: Language | None = None  # the digest's and updates' language there; default bot.language
+
+    @model_validator(mode="after")
+    def _login_in_pairs(self) -> Self:
+        if self.enabled and (self.username is None) != _is_blank(self.password):
+            missing, given = ("password", "username") if _is_blank(self.password) else ("username", "password")
+            _raise_all("EmailSettings", [((missing,), f"missing; expected a value, since {given} is set")])
+        return self
 
 
 class AdapterSettings(_Section):

@@ -9,7 +9,9 @@ every destination (``bot.destinations``), each in its language, and moves that
 destination's "last digest" in the same transaction, so a digest is queued
 once; a destination with nothing new gets nothing, and the answer says so.
 ``digest preview`` shows it here only and moves nothing. A destination's
-first digest looks back ``FIRST_LOOKBACK``.
+first digest looks back ``FIRST_LOOKBACK``. With ``digest.schedule`` set, the
+digest also goes out on its own at that wall-clock time, as ``digest now``
+would send it (a recurring job: ``bot.recurrence``).
 """
 from __future__ import annotations
 
@@ -17,14 +19,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from bot.arguments import NoArgs
-from bot.commands import command
-from bot.context import Context, coop_zones
+from bot.commands import command, job
+from bot.context import Context, JobContext, Post, coop_zones
 from bot.destinations import Destination
 from bot.messages import Heading, Part, Reply, Text, TimeTable
 from bot.storage import AgendaItem, Call, DecisionLine, DecisionStatus, Proposal, Unit
-from bot.timefmt import format_day
+from bot.timefmt import format_day, format_period
 from bot.zones import ZoneResolver
 
 HORIZON = timedelta(days=14)  # calls this far ahead are listed
@@ -86,17 +89,19 @@ class Composer:
     t: Callable[..., str]
     lang: str
     zones: ZoneResolver
+    bot_name: str
 
     def digest(self, news: News, ahead: Outlook, now: datetime, zone_name: str) -> Reply:
         home = self.zones.resolve(zone_name)
-        period = [format_day((when.astimezone(home.tz) if home else when).date(), self.lang)
-                  for when in (news.since, now)]
-        parts: list[Part] = [Heading(self.t("digest.title", start=period[0], end=period[1]))]
+        first, last = ((when.astimezone(home.tz) if home else when).date() for when in (news.since, now))
+        parts: list[Part] = [Heading(self.t("digest.title", start=format_day(first, self.lang),
+                                            end=format_day(last, self.lang)))]
         parts += self._calls(ahead)
         parts += self._decisions(news.decisions)
         parts += self._proposals(news, ahead)
         parts += self._still_open(ahead.still_open)
-        return Reply(parts=tuple(parts), lang=self.lang)
+        subject = self.t("digest.subject", name=self.bot_name, period=format_period(first, last, self.lang))
+        return Reply(parts=tuple(parts), lang=self.lang, subject=subject)
 
     def _calls(self, ahead: Outlook) -> list[Part]:
         parts: list[Part] = [Heading(self.t("digest.calls", days=HORIZON.days))]
@@ -151,11 +156,11 @@ def _line(text: str) -> str:
     return first if len(first) <= LINE_TEXT else first[:LINE_TEXT - 1] + "…"
 
 
-def composer(ctx: Context, lang: str) -> Composer:
-    return Composer(t=partial(ctx.catalogue.t, lang), lang=lang, zones=ctx.zones)
+def composer(ctx: Context | JobContext, lang: str) -> Composer:
+    return Composer(t=partial(ctx.catalogue.t, lang), lang=lang, zones=ctx.zones, bot_name=ctx.config.bot.name)
 
 
-def send_digest(ctx: Context, destinations: Sequence[Destination]) -> tuple[list[str], list[str]]:
+def send_digest(ctx: Context | JobContext, destinations: Sequence[Destination]) -> tuple[list[str], list[str]]:
     """Post the digest at each destination with news, moving its last digest; (those sent, those without news)."""
     ahead = outlook(ctx.unit, ctx.now)
     by_since: dict[datetime, News] = {}
@@ -199,3 +204,9 @@ def digest_preview(ctx: Context, _: NoArgs) -> list[Reply]:
     if news:
         return [digest]
     return [Reply(parts=(Text(ctx.t("digest.preview_no_news")), *digest.parts), lang=ctx.lang)]
+
+
+@job("digest", every=lambda config: config.digest.schedule, grace=lambda config: config.digest.misfire_grace)
+def scheduled_digest(ctx: JobContext, _: dict[str, Any]) -> list[Post]:
+    send_digest(ctx, ctx.outlets.every())
+    return []

@@ -430,3 +430,48 @@ def test_telegram_reads_a_numeric_chat_id_and_defaults_to_the_official_api(tmp_p
 def test_a_telegram_chat_that_cannot_be_one_is_named(tmp_path: Path, chat_id: str) -> None:
     (problem,) = problems_in(tmp_path, COOPS + CONSOLE + TELEGRAM.replace("-1001234567890", f"'{chat_id}'"))
     assert f"adapters.telegram.chat_id: {chat_id!r} is not a Telegram chat; expected a chat id" in problem
+
+
+EMAIL = """\
+  email:
+    enabled: true
+    smtp_host: smtp.example.coop
+    from: coopbot@example.coop
+    to: [council@lists.example.coop]
+"""
+
+
+def test_email_defaults_to_starttls_on_587_and_the_digest_to_no_schedule(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, COOPS + CONSOLE + EMAIL))
+    email = config.adapters.email
+    assert (email.smtp_port, email.security, email.username, email.language) == (587, "starttls", None, None)
+    assert (config.digest.schedule, config.digest.misfire_grace) == (None, timedelta(hours=6))
+
+
+def test_an_email_login_needs_both_halves_and_a_known_security(tmp_path: Path) -> None:
+    problems = problems_in(tmp_path, COOPS + CONSOLE + EMAIL + "    username: bot\n    security: ssl\n")
+    assert any("adapters.email.security: 'ssl'" in p and "'starttls', 'tls' or 'none'" in p for p in problems)
+    problems = problems_in(tmp_path, COOPS + CONSOLE + EMAIL + "    username: bot\n")
+    assert problems[-1].endswith("adapters.email.password: missing; expected a value, since username is set")
+
+
+def test_the_digest_schedule_reads_a_weekday_or_daily_a_time_and_a_zone(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, COOPS + CONSOLE + "digest:\n  schedule: Monday 9:00 Europe/London\n"
+                                         "  misfire_grace: 2h\n"))
+    assert str(config.digest.schedule) == "monday 09:00 Europe/London"
+    assert config.digest.misfire_grace == timedelta(hours=2)
+    config = load_config(write(tmp_path, COOPS + CONSOLE + "digest:\n  schedule: diario 18:30 UTC\n"))
+    assert str(config.digest.schedule) == "daily 18:30 UTC"
+
+
+@pytest.mark.parametrize(("written", "complaint"), [
+    ("monday 09:00", "is not a weekly time; expected a weekday (or 'daily'), a 24-hour time and a zone"),
+    ("someday 09:00 UTC", "is not a weekly time"),
+    ("monday 24:00 UTC", "is not a weekly time"),
+    ("monday 09:00 GMT-3", "'GMT-3' is a fixed offset, not a time zone; expected a city zone such as "
+                           "'America/Argentina/Buenos_Aires' for UTC-3"),
+    ("monday 09:00 Etc/GMT-3", "'Etc/GMT-3' is UTC+3, not UTC-3"),
+])
+def test_a_digest_schedule_that_cannot_be_read_is_named(tmp_path: Path, written: str, complaint: str) -> None:
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + f"digest:\n  schedule: {written}\n")
+    assert problem.startswith("digest.schedule: ") and complaint in problem

@@ -1,18 +1,15 @@
 """A wrong token or API key stops the bot at once with one message; an unreachable server is waited for.
 
-The real bot process against the fake Mattermost and the fake Discourse on
-loopback; an adapter coopbot does not have yet is refused before anything starts.
+The real bot process against the fake Mattermost, the fake Discourse and a real
+SMTP server on loopback.
 """
 from __future__ import annotations
 
 import pathlib
 
-import pytest
-import yaml
-
-from bot.cli import main
 from tests.auxil.discourse_bot import discourse_config
-from tests.auxil.process import ROOT, BotProcess, bot_config
+from tests.auxil.process import BotProcess, bot_config
+from tests.auxil.smtp import MailServer
 from tests.fakes.discourse import FakeDiscourse
 from tests.fakes.mattermost import FakeMattermost
 
@@ -69,17 +66,15 @@ async def test_a_wrong_discourse_api_key_ends_the_process_with_one_message(tmp_p
         assert "not-the-forums-key" not in bot.log()
 
 
-def test_an_adapter_not_built_yet_is_refused_before_anything_starts(
-        tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
-    section = "email"
-    config = yaml.safe_load((ROOT / "bot.yaml.example").read_text())
-    config["storage"]["url"] = f"sqlite:///{tmp_path / 'coopbot.db'}"
-    config["adapters"][section] = {"enabled": True, "smtp_host": "127.0.0.1", "from": "bot@example.coop",
-                                   "to": ["list@example.coop"]}
-    path = tmp_path / "bot.yaml"
-    path.write_text(yaml.safe_dump(config))
-    for command in ("check", "run"):
-        assert main([command, "-c", str(path)]) == 1
-        err = capsys.readouterr().err
-        assert f"adapters.{section}.enabled: true, but this coopbot has no {section} adapter yet" in err
-    assert not (tmp_path / "coopbot.db").exists()  # nothing started
+async def test_a_refused_smtp_login_ends_the_process_naming_the_password_key(tmp_path: pathlib.Path) -> None:
+    async with MailServer(logins={"coopbot": "the-right-one"}) as smtp:
+        config = bot_config(tmp_path, adapters={"email": {
+            "enabled": True, "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "security": "none",
+            "username": "coopbot", "password": "not-the-password", "from": "coopbot@example.coop",
+            "to": ["council@lists.example.coop"]}})
+        bot = await BotProcess(config).start()
+        assert await bot.exited() == 1
+        (message,) = the_error(bot)
+        assert "adapters.email.password" in message and "SMTP 535" in message and "'coopbot'" in message
+        assert "not-the-password" not in bot.log()
+        assert set(smtp.logins_tried) == {"coopbot"} and smtp.messages == []  # PLAIN, then LOGIN

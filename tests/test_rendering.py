@@ -94,3 +94,16 @@ def test_telegram_escapes_user_text_and_writes_a_full_table_with_its_own_tags() 
     table = Reply(parts=(TimeTable(at=datetime(2026, 12, 10, 19, 0, tzinfo=timezone.utc), zones=(LONDON,)),),
                   lang="es")
     assert render(table, "telegram") == "<b>London</b>  jue 10 dic 2026  <b>19:00</b> UTC+0"
+
+
+def test_html_escapes_every_user_character_and_keeps_the_lines_and_the_table() -> None:
+    page = render(DIGEST, "html").splitlines()
+    assert page[0] == "<h2>Calls &lt;soon&gt; &amp; later</h2>"
+    assert page[1] == "<p>• Call #1: R&amp;D &lt;review&gt;</p>"
+    assert page[2] == "<p>Thu 10 Dec 2026 19:00 London (UTC+0) · 16:00 Buenos Aires (UTC−3)</p>"
+    two_lines = render(Reply(parts=(Text('a "quoted" <b>\nline'),), lang="es"), "html")
+    assert two_lines == "<p>a &quot;quoted&quot; &lt;b&gt;<br>\nline</p>"
+    table = Reply(parts=(TimeTable(at=datetime(2026, 12, 10, 19, 0, tzinfo=timezone.utc), zones=(LONDON,)),),
+                  lang="es")
+    assert render(table, "html") == ('<table cellpadding="4"><tr><th align="left">London</th>'
+                                     "<td>jue 10 dic 2026</td><td><b>19:00</b> UTC+0</td></tr></table>")

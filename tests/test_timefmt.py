@@ -1,12 +1,12 @@
 """Showing an instant in a zone, in English and Spanish, on the 24-hour clock."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 import pytz
 
-from bot.timefmt import ZoneRow, format_instant, format_zone_rows
+from bot.timefmt import ZoneRow, format_instant, format_period, format_zone_rows
 from tests.test_zones import zone
 
 CALL_AT = datetime(2018, 11, 29, 19, 0, tzinfo=timezone.utc)
@@ -47,3 +47,13 @@ def test_rows_for_a_table_keep_the_order_of_the_zones() -> None:
 
 def test_no_zones_means_no_rows() -> None:
     assert format_zone_rows(CALL_AT, [], "en") == []
+
+
+@pytest.mark.parametrize(("start", "end", "lang", "expected"), [
+    (date(2026, 11, 30), date(2026, 12, 6), "en", "30 Nov – 6 Dec 2026"),
+    (date(2026, 11, 30), date(2026, 12, 6), "es", "30 nov – 6 dic 2026"),
+    (date(2026, 12, 28), date(2027, 1, 3), "en", "28 Dec 2026 – 3 Jan 2027"),
+    (date(2026, 12, 1), date(2026, 12, 7), "en", "1 – 7 Dec 2026"),
+])
+def test_a_period_writes_what_its_days_share_once(start: date, end: date, lang: str, expected: str) -> None:
+    assert format_period(start, end, lang) == expected

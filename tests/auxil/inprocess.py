@@ -36,11 +36,12 @@ class Clock:
 
 @contextlib.asynccontextmanager
 async def clocked_chat(folder: pathlib.Path, *, others: Mapping[str, Adapter] = MappingProxyType({}),
-                       **settings: str) -> AsyncIterator[RecordingAdapter]:
+                       start: datetime = START, **settings: str) -> AsyncIterator[RecordingAdapter]:
     """A started app on the example configuration in ``folder``, ``settings`` replacing its values;
-    ``others``: more adapters beside the console, by name."""
+    ``others``: more adapters beside the console, by name; ``start``: its clock when it starts."""
     adapter = RecordingAdapter()
     clock = Clock()
+    clock.now = start
     app = App(load_config(write_config(folder, settings=settings)), adapters={"console": adapter, **others},
               clock=clock)
     adapter.clock = clock  # type: ignore[attr-defined]

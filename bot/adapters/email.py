@@ -1,0 +1,165 @@
+"""The e-mail adapter: the digest and decision updates to a mailing list, over SMTP (aiosmtplib). Output only.
+
+Each reply is one message to every address in ``to``, with a plain-text and
+an HTML part (``email_message``). A connection is opened per message: the list
+hears from the bot a few times a week, not enough to keep one open.
+
+At start the bot connects, upgrades the connection as ``security`` says
+(``starttls``: STARTTLS, required; ``tls``: TLS from the first byte, port 465;
+``none``: neither, for a relay on this host) and logs in if a ``username`` is
+set. A server that refuses the login, or cannot give the TLS asked for, ends
+the process naming the key; one that cannot be reached is retried until it
+can. When sending, a refusal the server calls temporary (4xx) is retried with
+backoff, and so is a refused login (the password changed since the start: an
+admin fixes it, and ``/healthz`` names the key meanwhile); a permanent one
+(5xx) is logged with the server's answer and the message parked.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import aiosmtplib
+
+from bot.adapters.base import OnMessage
+from bot.adapters.email_message import compose, written
+from bot.adapters.startup import Background, FirstAttempt, log_in, stop_for_refusal
+from bot.errors import AdapterError, CoopbotError, RejectedError, SettingRefused
+from bot.messages import Incoming, Outgoing, Place, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "email"
+TIMEOUT = 30.0  # seconds for connecting and for each SMTP reply
+SETUP_MAX_DELAY = 300.0
+LIST = "list"  # the one place: the ``to`` addresses
+
+
+class EmailAdapter:
+    platform = PLATFORM
+
+    def __init__(self, *, host: str, port: int, security: str, sender: str, recipients: tuple[str, ...],
+                 name: str, username: str | None = None, password: str | None = None) -> None:
+        self._connection: dict[str, Any] = {
+            "hostname": host, "port": port, "timeout": TIMEOUT, "username": username, "password": password,
+            "use_tls": security == "tls", "start_tls": security == "starttls",
+        }
+        self._security = security
+        self._sender = sender
+        self._recipients = recipients
+        self._name = name
+        self._place = Place(PLATFORM, LIST)
+        self._tasks = Background()
+        self._first = FirstAttempt()
+        self.ready = asyncio.Event()
+        self.on_fatal: Callable[[CoopbotError], None] | None = None
+        self.on_reconnect: Callable[[], None] | None = None
+        self._trouble: str | None = None  # the server refused the login when sending: why, until a send works
+
+    # lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, on_message: OnMessage) -> None:
+        """Returns once the server accepted a connection (and the login), or after a while if it is away.
+
+        Raises ``SettingRefused`` if it refuses the login or the TLS asked for.
+        """
+        self._tasks.spawn(self._run())
+        await self._first.wait()
+
+    async def _run(self) -> None:
+        try:
+            await log_in("smtp check", self._check, first=self._first, cap=SETUP_MAX_DELAY)
+        except SettingRefused as refused:
+            stop_for_refusal(refused, self.on_fatal)
+            return
+        self.ready.set()
+        if self.on_reconnect is not None:
+            self.on_reconnect()
+
+    async def _check(self) -> None:
+        client = aiosmtplib.SMTP(**self._connection)
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPAuthenticationError as err:
+            raise self._login_refused(err) from None
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected):
+            raise  # away or slow: tried again
+        except aiosmtplib.SMTPResponseException as err:  # STARTTLS answered with a refusal
+            raise SettingRefused("adapters.email.security", "the SMTP server", err.code, err.message,
+                                 protocol="SMTP") from None
+        except aiosmtplib.SMTPException as err:  # no STARTTLS, or no AUTH, offered: a setting to change
+            key = "adapters.email.username" if "auth" in str(err).lower() else "adapters.email.security"
+            raise SettingRefused(key, "the SMTP server", 0, str(err)) from None
+        try:
+            await client.quit()
+        finally:
+            client.close()
+        log.info("email: %s:%s accepts the bot (%s); the digest goes to %s", self._connection["hostname"],
+                 self._connection["port"], self._security, ", ".join(self._recipients))
+
+    def _login_refused(self, err: aiosmtplib.SMTPResponseException) -> SettingRefused:
+        return SettingRefused("adapters.email.password", "the SMTP server", err.code,
+                              f"{err.message} (for username {self._connection['username']!r})", protocol="SMTP")
+
+    async def stop(self) -> None:
+        await self._tasks.cancel()
+
+    def health(self) -> str | None:
+        return self._trouble or (None if self.ready.is_set() else "SMTP server not checked yet")
+
+    # sending ------------------------------------------------------------------------------
+
+    def render(self, reply: Reply) -> str:
+        return written(reply)
+
+    def reply_place(self, incoming: Incoming) -> Place:
+        return self._place  # output only: nothing is read from e-mail
+
+    def announce_place(self) -> Place | None:
+        return self._place
+
+    async def send(self, out: Outgoing) -> tuple[str, ...]:
+        """Send ``out`` as one message; returns its Message-ID. Nothing goes out before the server is checked."""
+        if not self.ready.is_set():
+            raise AdapterError("email: SMTP server not checked yet")
+        message = compose(out.text, sender=self._sender, name=self._name, recipients=self._recipients,
+                          queued_at=out.queued_at or datetime.now(timezone.utc))
+        try:
+            refused, _ = await aiosmtplib.send(message, sender=self._sender, recipients=list(self._recipients),
+                                               **self._connection)
+        except aiosmtplib.SMTPAuthenticationError as err:
+            self._trouble = str(self._login_refused(err))
+            log.error("email: %s. Messages wait until it is fixed", self._trouble)
+            raise AdapterError(f"email: {self._trouble}") from err
+        except aiosmtplib.SMTPRecipientsRefused as err:
+            raise _refusal(min(r.code for r in err.recipients),
+                           "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in err.recipients)) from err
+        except aiosmtplib.SMTPResponseException as err:
+            raise _refusal(err.code, err.message) from err
+        except (aiosmtplib.SMTPException, OSError) as err:
+            raise AdapterError(f"email: {type(err).__name__}: {err}") from err
+        for address, answer in refused.items():
+            log.error("email: %s refused the message: %s %s", address, answer.code, answer.message)
+        if self._trouble is not None:
+            log.info("email: the SMTP server accepts the bot's login again")
+            self._trouble = None
+        return (str(message["Message-ID"]),)
+
+
+def _refusal(code: int, answer: str) -> AdapterError:
+    """A temporary refusal (4xx) to retry with backoff; a permanent one (5xx), logged with the answer, parked."""
+    if 400 <= code < 500:
+        return AdapterError(f"email: the server asks to try again later: {answer}")
+    log.error("email: the server refused the message for good: %s %s", code, answer)
+    return RejectedError(code, answer, protocol="SMTP")
+
+
+def create(settings: Any, *, config: Any, **_: Any) -> EmailAdapter:
+    """Factory the app calls with the ``adapters.email`` settings."""
+    password = settings.password.get_secret_value() if settings.password is not None else None
+    return EmailAdapter(host=settings.smtp_host, port=settings.smtp_port, security=settings.security,
+                        sender=settings.from_, recipients=tuple(settings.to), name=config.bot.name,
+                        username=settings.username, password=password)

@@ -1,0 +1,93 @@
+"""A real SMTP server on loopback (aiosmtpd), in the test's event loop, that keeps what it accepts.
+
+    async with MailServer(logins={"coopbot": "secret"}) as smtp:
+        ... bot config: smtp_host 127.0.0.1, smtp_port smtp.port, security none ...
+        (mail,) = await smtp.wait_for_messages(1)
+
+``refuse_for(n, "451 4.3.0 Try again later")`` answers the next ``n`` messages' DATA
+with that line (a 5xx line refuses for good); ``messages`` are parsed back with
+the standard ``email`` package, ``envelopes`` keep MAIL FROM and RCPT TO.
+"""
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import logging
+import warnings
+from dataclasses import dataclass
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+@dataclass(frozen=True)
+class Envelope:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    login: str | None
+
+
+class MailServer:
+    def __init__(self, *, logins: dict[str, str] | None = None, port: int = 0) -> None:
+        logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every command at INFO
+        self.logins = logins
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[Envelope] = []
+        self.refused: list[str] = []  # the answers given instead of accepting, in order
+        self.logins_tried: list[str] = []
+        self._refusals: list[str] = []
+        self._arrived = asyncio.Condition()
+        self._server: asyncio.Server | None = None
+        self.port = port
+
+    def refuse_for(self, count: int, answer: str) -> None:
+        """Answer the next ``count`` messages with ``answer`` ("451 …" temporary, "550 …" for good)."""
+        self._refusals = [answer] * count
+
+    async def __aenter__(self) -> MailServer:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._protocol, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    def _protocol(self) -> SMTP:
+        if self.logins is None:
+            return SMTP(self, hostname="mail.test", loop=asyncio.get_running_loop())
+        with warnings.catch_warnings():  # "Requiring AUTH while not requiring TLS": loopback, on purpose
+            warnings.simplefilter("ignore", UserWarning)
+            return SMTP(self, hostname="mail.test", authenticator=self._authenticate, auth_require_tls=False,
+                        auth_required=True, loop=asyncio.get_running_loop())
+
+    def _authenticate(self, server: SMTP, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        assert isinstance(data, LoginPassword), mechanism
+        login, password = data.login.decode(), data.password.decode()
+        self.logins_tried.append(login)
+        assert self.logins is not None
+        return AuthResult(success=self.logins.get(login) == password, handled=False, auth_data=login)  # 535 if not
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        if self._refusals:
+            answer = self._refusals.pop(0)
+            self.refused.append(answer)
+            return answer
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        async with self._arrived:
+            self.messages.append(message)
+            self.envelopes.append(Envelope(envelope.mail_from, tuple(envelope.rcpt_tos), session.auth_data))
+            self._arrived.notify_all()
+        return "250 2.0.0 Message accepted for delivery"
+
+    async def wait_for_messages(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.messages) >= count), timeout)
+        return list(self.messages)
