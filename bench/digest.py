@@ -6,8 +6,10 @@ Side by side in one run: reading what a digest holds (the news since the last
 digest, the calls of the next 14 days with their agendas, the open proposals),
 writing it as a reply in one language, and rendering it in each platform's
 markup, cut into that platform's messages (Telegram's HTML by UTF-16 units,
-Mattermost's posts of 16,383 characters); then ``!digest preview`` from message
-in to reply out, and ``!help tz`` for scale. Prints numbers; asserts nothing.
+Mattermost's posts of 16,383 characters, an e-mail's plain and HTML parts as a
+MIME message); then, for scale, that e-mail sent to a real SMTP server on
+loopback (aiosmtpd) and a one-line e-mail beside it, ``!digest preview`` from
+message in to reply out, and ``!help tz``. Prints numbers; asserts nothing.
 """
 from __future__ import annotations
 
@@ -17,13 +19,19 @@ import pathlib
 import platform
 import sys
 import tempfile
+import time
 from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.policy import SMTP
 from functools import partial
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import aiosmtplib  # noqa: E402
+
 from bench.core import command_samples, row, time_calls  # noqa: E402
+from bot.adapters.email_message import compose, written  # noqa: E402
 from bot.adapters.telegram_text import split_html  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.rendering import render, split_message  # noqa: E402
@@ -31,7 +39,9 @@ from bot.storage import Store  # noqa: E402
 from config.loader import load_config  # noqa: E402
 from handlers.digest import Composer, news_since, outlook  # noqa: E402
 from tests.auxil.console import write_config  # noqa: E402
+from bot.messages import Reply, Text  # noqa: E402
 from tests.auxil.recording import RecordingAdapter  # noqa: E402
+from tests.auxil.smtp import MailServer  # noqa: E402
 
 COOPS = ("FACTTIC", "CoTech", "IT-Kollektiv", "Sassafras")
 
@@ -58,6 +68,21 @@ def seed(url: str, decisions: int, calls: int, now: datetime) -> None:
                              deadline_at=now + timedelta(days=3, hours=n), remind_at=None, by="ana", by_id="id-ana",
                              platform="console", channel_id="console", lang="en", now=now - timedelta(days=8))
     store.close()
+
+
+def mime(text: str) -> EmailMessage:
+    return compose(text, sender="coopbot@example.coop", name="coopbot", recipients=("council@example.coop",),
+                   queued_at=datetime.now(timezone.utc))
+
+
+async def smtp_samples(smtp: MailServer, message: EmailMessage, runs: int) -> list[float]:
+    """Seconds to send ``message`` (connect, EHLO, MAIL, RCPT, DATA, QUIT), ``runs`` times."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=smtp.port, start_tls=False)
+        samples.append(time.perf_counter() - started)
+    return samples
 
 
 async def main() -> None:
@@ -95,14 +120,24 @@ async def main() -> None:
                 to_telegram = time_calls(lambda: split_html(render(reply, "telegram")), runs)
                 to_mattermost = time_calls(lambda: split_message(render(reply, "markdown"), 16383), runs)
                 to_discourse = time_calls(lambda: render(reply, "discourse"), runs)
+                to_email = time_calls(lambda: mime(written(reply)).as_bytes(policy=SMTP), runs)
+                week = Reply(parts=reply.parts[:1] + (Text("\n".join(f"• {n}. Decision {n}: we move the hosting "
+                                                                       "of a project" for n in range(40))),), lang="en")
+                week_email = time_calls(lambda: mime(written(week)).as_bytes(policy=SMTP), 200)
                 print(row("read: news, calls, agendas, proposals", gather))
                 print(row("write the reply (en)", compose_en))
                 print(row("write the reply (es)", compose_es))
                 print(row("Telegram: HTML, cut into messages", to_telegram))
                 print(row("Mattermost: Markdown, cut into posts", to_mattermost))
                 print(row("Discourse: local-date markup", to_discourse))
+                print(row("E-mail: plain and HTML parts, one MIME message (sent from a thread)", to_email))
+                print(row("E-mail: the same for a week of 40 decisions", week_email))
                 whole = [a + b + c for a, b, c in zip(gather, compose_en, to_telegram)]
                 print(row("read + write + Telegram (one destination)", whole))
+            async with MailServer() as smtp:
+                big, small = mime(written(reply)), mime(written(Reply(parts=(Text("✅ New decision 1"),), lang="en")))
+                print(row("E-mail: that message sent to aiosmtpd on loopback", await smtp_samples(smtp, big, 5)))
+                print(row("E-mail: a one-line update sent the same way", await smtp_samples(smtp, small, 50)))
             print(row("!digest preview (console, in to out)", await command_samples(chat, "!digest preview", 5)))
             print(row("!help tz (for scale)", await command_samples(chat, "!help tz", 200)))
         finally:

@@ -545,6 +545,17 @@ class EmailSettings(_Adapter):
     from_: Address | None = Field(None, alias="from")
     to: tuple[Address, ...] = ()
     language: Language | None = None  # the digest's and updates' language there; default bot.language
+    ca_file: Text | None = None  # certificates to trust for the server's (a private CA); default: the system's
+
+    @field_validator("ca_file")
+    @classmethod
+    def _existing_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        path = Path((info.context or {}).get(CONTEXT_BASE_DIR) or Path.cwd()) / value
+        if not path.is_file():
+            raise _problem(f"{value!r} is not a file; expected the path of a PEM file of CA certificates")
+        return str(path)
 
     @model_validator(mode="after")
     def _login_in_pairs(self) -> Self:

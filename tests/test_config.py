@@ -118,6 +118,8 @@ def test_example_file_with_every_optional_section_switched_on_loads(tmp_path: Pa
     monkeypatch.setenv("TELEGRAM_CHAT_ID", "-1001234567890")
     data = yaml.safe_load(text)
     data["server"]["enabled"] = True  # slash commands and webhooks need it
+    (tmp_path / "coop-ca.pem").write_text("")  # a file the example names, as it would be on the bot's host
+    data["adapters"]["email"]["ca_file"] = str(tmp_path / "coop-ca.pem")
     config = load_config(write(tmp_path, yaml.safe_dump(data, allow_unicode=True)))
     assert config.adapters.enabled_names == ("console", "mattermost", "discourse", "telegram", "email")
     assert config.adapters.mattermost.token is not None
@@ -475,3 +477,12 @@ def test_the_digest_schedule_reads_a_weekday_or_daily_a_time_and_a_zone(tmp_path
 def test_a_digest_schedule_that_cannot_be_read_is_named(tmp_path: Path, written: str, complaint: str) -> None:
     (problem,) = problems_in(tmp_path, COOPS + CONSOLE + f"digest:\n  schedule: {written}\n")
     assert problem.startswith("digest.schedule: ") and complaint in problem
+
+
+def test_an_email_ca_file_resolves_against_the_config_and_must_exist(tmp_path: Path) -> None:
+    (tmp_path / "coop-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config = load_config(write(tmp_path, COOPS + CONSOLE + EMAIL + "    ca_file: coop-ca.pem\n"))
+    assert config.adapters.email.ca_file == str(tmp_path / "coop-ca.pem")
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + EMAIL + "    ca_file: missing.pem\n")
+    assert problem.endswith("adapters.email.ca_file: 'missing.pem' is not a file; expected the path of a PEM file "
+                            "of CA certificates")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pathlib
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 import pytest
+import trustme
 
 from bot.adapters.email import EmailAdapter
 from bot.errors import AdapterError, RejectedError, SettingRefused
@@ -23,10 +26,11 @@ SPANISH = Reply(parts=(Heading("📋 Resumen del consejo, 30 nov 2026 – 7 dic 
 
 
 def adapter(port: int, **settings: str) -> EmailAdapter:
-    values = {"security": "none", "username": None, "password": None, **settings}
+    values = {"security": "none", "username": None, "password": None, "ca_file": None, **settings}
     return EmailAdapter(host="127.0.0.1", port=port, sender="coopbot@example.coop",
                         recipients=("council@lists.example.coop", "ana@example.coop"), name="coopbot",
-                        security=str(values["security"]), username=values["username"], password=values["password"])
+                        security=str(values["security"]), username=values["username"], password=values["password"],
+                        ca_file=values["ca_file"])
 
 
 @pytest.fixture
@@ -152,3 +156,41 @@ async def test_a_server_away_at_start_is_waited_for_and_nothing_is_sent_before(
         assert "smtp check failed (attempt 1)" in caplog.text
     finally:
         await mail.stop()
+
+
+@pytest.fixture
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+def server_context(authority: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+@pytest.mark.parametrize(("security", "implicit"), [("starttls", False), ("tls", True)])
+async def test_starttls_and_tls_log_in_and_send_over_an_encrypted_connection(
+        tmp_path: pathlib.Path, authority: trustme.CA, security: str, implicit: bool) -> None:
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    async with MailServer(logins={"coopbot": "secret"}, tls=server_context(authority), implicit_tls=implicit) as smtp:
+        mail = adapter(smtp.port, security=security, username="coopbot", password="secret", ca_file=str(ca_file))
+        await mail.start(lambda _: asyncio.sleep(0))
+        try:
+            await mail.send(outgoing(mail, SPANISH))
+        finally:
+            await mail.stop()
+    (envelope,) = smtp.envelopes
+    assert (envelope.login, envelope.encrypted) == ("coopbot", True)
+    assert smtp.messages[0]["Subject"] == SPANISH.subject
+
+
+@pytest.mark.parametrize(("security", "implicit"), [("starttls", False), ("tls", True)])
+async def test_a_certificate_the_bot_cannot_trust_is_refused_at_start_naming_ca_file(
+        authority: trustme.CA, security: str, implicit: bool) -> None:
+    async with MailServer(tls=server_context(authority), implicit_tls=implicit) as smtp:
+        with pytest.raises(SettingRefused) as refused:  # the system's certificates do not know this authority
+            await adapter(smtp.port, security=security).start(lambda _: asyncio.sleep(0))
+    assert str(refused.value).startswith("adapters.email.ca_file: the TLS check of the SMTP server refused it (")
+    assert "certificate" in str(refused.value) and smtp.messages == []

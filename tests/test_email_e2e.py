@@ -109,3 +109,17 @@ async def test_a_message_the_list_refuses_for_good_is_logged_with_the_answer_and
     assert "554 5.7.1 Message rejected: the list is moderated" in line.group(0)
     assert mail["Subject"].startswith("✅ Nueva decisión 2")
     assert f.smtp.refused == ["554 5.7.1 Message rejected: the list is moderated"]
+
+
+async def test_a_mail_sent_again_after_a_crash_carries_the_same_message_id(tmp_path: pathlib.Path) -> None:
+    async with federation(tmp_path) as f:
+        f.smtp.hold()
+        await f.ask("!decide We share one hosting contract")
+        await f.smtp.wait_for_messages(1)  # delivered; the bot waits for the server's answer
+        await f.chat.bot.kill()
+        f.smtp.release()
+        async with BotProcess(tmp_path / "bot.yaml"):  # the row was never marked sent: it goes out again
+            first, again = await f.smtp.wait_for_messages(2)
+    assert first["Message-ID"] == again["Message-ID"]  # the list and mail clients drop the copy
+    assert (first["Date"], first["Subject"]) == (again["Date"], again["Subject"])
+    assert parts(first) == parts(again)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from datetime import datetime, timezone
+from email.policy import SMTP as SMTP_POLICY
 from typing import Any
 
 import aiosmtplib
@@ -42,10 +44,11 @@ class EmailAdapter:
     platform = PLATFORM
 
     def __init__(self, *, host: str, port: int, security: str, sender: str, recipients: tuple[str, ...],
-                 name: str, username: str | None = None, password: str | None = None) -> None:
+                 name: str, username: str | None = None, password: str | None = None,
+                 ca_file: str | None = None) -> None:
         self._connection: dict[str, Any] = {
             "hostname": host, "port": port, "timeout": TIMEOUT, "username": username, "password": password,
-            "use_tls": security == "tls", "start_tls": security == "starttls",
+            "use_tls": security == "tls", "start_tls": security == "starttls", "cert_bundle": ca_file,
         }
         self._security = security
         self._sender = sender
@@ -85,7 +88,13 @@ class EmailAdapter:
             await client.connect()
         except aiosmtplib.SMTPAuthenticationError as err:
             raise self._login_refused(err) from None
-        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected):
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected,
+                ssl.SSLError) as err:
+            untrusted = _certificate_refused(err)
+            if untrusted is not None:
+                raise SettingRefused("adapters.email.ca_file", "the TLS check of the SMTP server", 0,
+                                     f"{untrusted.verify_message}; without ca_file, the system's certificates "
+                                     "are trusted") from None
             raise  # away or slow: tried again
         except aiosmtplib.SMTPResponseException as err:  # STARTTLS answered with a refusal
             raise SettingRefused("adapters.email.security", "the SMTP server", err.code, err.message,
@@ -125,10 +134,9 @@ class EmailAdapter:
         """Send ``out`` as one message; returns its Message-ID. Nothing goes out before the server is checked."""
         if not self.ready.is_set():
             raise AdapterError("email: SMTP server not checked yet")
-        message = compose(out.text, sender=self._sender, name=self._name, recipients=self._recipients,
-                          queued_at=out.queued_at or datetime.now(timezone.utc))
+        message_id, raw = await asyncio.to_thread(self._flattened, out)  # a big digest takes a while to encode
         try:
-            refused, _ = await aiosmtplib.send(message, sender=self._sender, recipients=list(self._recipients),
+            refused, _ = await aiosmtplib.send(raw, sender=self._sender, recipients=list(self._recipients),
                                                **self._connection)
         except aiosmtplib.SMTPAuthenticationError as err:
             self._trouble = str(self._login_refused(err))
@@ -146,7 +154,20 @@ class EmailAdapter:
         if self._trouble is not None:
             log.info("email: the SMTP server accepts the bot's login again")
             self._trouble = None
-        return (str(message["Message-ID"]),)
+        return (message_id,)
+
+    def _flattened(self, out: Outgoing) -> tuple[str, bytes]:
+        """``out`` as the bytes of its message, and its Message-ID."""
+        message = compose(out.text, sender=self._sender, name=self._name, recipients=self._recipients,
+                          queued_at=out.queued_at or datetime.now(timezone.utc))
+        return str(message["Message-ID"]), message.as_bytes(policy=SMTP_POLICY)
+
+
+def _certificate_refused(err: BaseException | None) -> ssl.SSLCertVerificationError | None:
+    """The certificate check that failed behind ``err`` (aiosmtplib wraps it on connecting), if one did."""
+    while err is not None and not isinstance(err, ssl.SSLCertVerificationError):
+        err = err.__cause__ or err.__context__
+    return err
 
 
 def _refusal(code: int, answer: str) -> AdapterError:
@@ -162,4 +183,4 @@ def create(settings: Any, *, config: Any, **_: Any) -> EmailAdapter:
     password = settings.password.get_secret_value() if settings.password is not None else None
     return EmailAdapter(host=settings.smtp_host, port=settings.smtp_port, security=settings.security,
                         sender=settings.from_, recipients=tuple(settings.to), name=config.bot.name,
-                        username=settings.username, password=password)
+                        username=settings.username, password=password, ca_file=settings.ca_file)

@@ -71,7 +71,8 @@ def compose(text: str, *, sender: str, name: str, recipients: Sequence[str], que
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(queued_at)
     message["Message-ID"] = message_id(text, recipients, sender)
-    message.set_content(mail.plain)
-    message.add_alternative(mail.html, subtype="html")
+    # Quoted-printable, as the library would choose for such text, but without first trying base64 too.
+    message.set_content(mail.plain, cte="quoted-printable")
+    message.add_alternative(mail.html, subtype="html", cte="quoted-printable")
     message["Content-Language"] = mail.lang  # after the parts: setting content clears the Content- headers
     return message

@@ -7,6 +7,9 @@
 ``refuse_for(n, "451 4.3.0 Try again later")`` answers the next ``n`` messages' DATA
 with that line (a 5xx line refuses for good); ``messages`` are parsed back with
 the standard ``email`` package, ``envelopes`` keep MAIL FROM and RCPT TO.
+``hold()`` keeps the server's "250" for the messages it takes until ``release()``:
+they are delivered (in ``messages``) while the sender still waits for the answer,
+the moment a crash makes a sender send a message twice.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import asyncio
 import email
 import email.policy
 import logging
+import ssl
 import warnings
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -28,17 +32,25 @@ class Envelope:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     login: str | None
+    encrypted: bool = False
 
 
 class MailServer:
-    def __init__(self, *, logins: dict[str, str] | None = None, port: int = 0) -> None:
+    def __init__(self, *, logins: dict[str, str] | None = None, port: int = 0, tls: ssl.SSLContext | None = None,
+                 implicit_tls: bool = False) -> None:
+        """``tls``: the server's certificate, offered by STARTTLS (and required before MAIL), or from the
+        first byte with ``implicit_tls`` (port 465's way)."""
         logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every command at INFO
         self.logins = logins
         self.messages: list[EmailMessage] = []
         self.envelopes: list[Envelope] = []
         self.refused: list[str] = []  # the answers given instead of accepting, in order
         self.logins_tried: list[str] = []
+        self.tls = tls
+        self.implicit_tls = implicit_tls
         self._refusals: list[str] = []
+        self._answer = asyncio.Event()
+        self._answer.set()
         self._arrived = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self.port = port
@@ -47,25 +59,36 @@ class MailServer:
         """Answer the next ``count`` messages with ``answer`` ("451 …" temporary, "550 …" for good)."""
         self._refusals = [answer] * count
 
+    def hold(self) -> None:
+        self._answer.clear()
+
+    def release(self) -> None:
+        self._answer.set()
+
     async def __aenter__(self) -> MailServer:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, "127.0.0.1", self.port)
+        self._server = await loop.create_server(self._protocol, "127.0.0.1", self.port,
+                                               ssl=self.tls if self.implicit_tls else None)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         assert self._server is not None
+        self.release()
         self._server.close()
         await self._server.wait_closed()
 
     def _protocol(self) -> SMTP:
+        starttls: dict[str, Any] = {}
+        if self.tls is not None and not self.implicit_tls:
+            starttls = {"tls_context": self.tls, "require_starttls": True}
         if self.logins is None:
-            return SMTP(self, hostname="mail.test", loop=asyncio.get_running_loop())
+            return SMTP(self, hostname="mail.test", loop=asyncio.get_running_loop(), **starttls)
         with warnings.catch_warnings():  # "Requiring AUTH while not requiring TLS": loopback, on purpose
             warnings.simplefilter("ignore", UserWarning)
             return SMTP(self, hostname="mail.test", authenticator=self._authenticate, auth_require_tls=False,
-                        auth_required=True, loop=asyncio.get_running_loop())
+                        auth_required=True, loop=asyncio.get_running_loop(), **starttls)
 
     def _authenticate(self, server: SMTP, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         assert isinstance(data, LoginPassword), mechanism
@@ -83,8 +106,10 @@ class MailServer:
         assert isinstance(message, EmailMessage)
         async with self._arrived:
             self.messages.append(message)
-            self.envelopes.append(Envelope(envelope.mail_from, tuple(envelope.rcpt_tos), session.auth_data))
+            encrypted = session.ssl is not None or self.implicit_tls
+            self.envelopes.append(Envelope(envelope.mail_from, tuple(envelope.rcpt_tos), session.auth_data, encrypted))
             self._arrived.notify_all()
+        await self._answer.wait()
         return "250 2.0.0 Message accepted for delivery"
 
     async def wait_for_messages(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
