@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from bot import recurrence
+from bot import schedules
 from bot.adapters.base import Adapter, Reconnecting, ReportsHealth, StopsOnRefusal
 from bot.commands import Registry, discover
 from bot.context import JobContext
@@ -28,9 +28,9 @@ from bot.errors import CoopbotError
 from bot.i18n import Catalogue
 from bot.messages import Incoming, Outgoing
 from bot.metrics import Metrics
-from bot.recurrence import WallClockRule
 from bot.router import Router
 from bot.scheduler import Scheduler
+from bot.schedules import Schedules
 from bot.storage import Store
 from bot.storage.engine import WAL_LIMIT_BYTES
 from bot.zones import CoopZone, ResolvedZone, ZoneResolver
@@ -83,6 +83,7 @@ class App:
         )
         self.scheduler = Scheduler(config.storage.url,
                                    misfire_grace_seconds=int(config.reminders.misfire_grace.total_seconds()))
+        self.schedules = Schedules(config, self.registry.jobs, self.scheduler, self.store, clock)
         self.metrics = Metrics()
         self.server: Server | None = None
         if config.server.enabled:  # imported only when used: aiohttp.web and prometheus-client cost start-up time
@@ -113,11 +114,13 @@ class App:
         self.store.migrate()
         self.store.bind_loop_thread()  # commands run here: the fast path
         for kind, spec in self.registry.jobs.items():
+            recurring = self.schedules.is_recurring(kind)
             self.scheduler.register(kind, self._job_runner(kind), catch_up=spec.catch_up,
-                                    grace=spec.grace(self.config) if spec.grace else None)
+                                    grace=self.schedules.grace(kind) if recurring else None,
+                                    missed=functools.partial(self._dropped, kind) if recurring else None)
         await self.scheduler.start()
         self._recover_jobs()
-        self._plan_recurring()
+        self.schedules.plan_at_start()
         self._tasks.append(asyncio.create_task(self.delivery.run()))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
         self._tasks.append(asyncio.create_task(self._checkpoints()))
@@ -139,6 +142,11 @@ class App:
         # No collection first: it found 50 unreachable objects in 60 ms, all on the first answer's path.
         gc.freeze()
         log.info("coopbot ready: adapters=%s storage=%s", ",".join(self.adapters), mask_url(self.config.storage.url))
+
+    def _dropped(self, kind: str, dropped_job_id: str) -> None:
+        """APScheduler dropped an occurrence it found too late while the bot ran (a suspended host): the next
+        is planned, so the schedule goes on."""
+        self.schedules.plan_next(kind, self.clock())
 
     def _reconnected(self, platform: str) -> None:
         """The adapter (re)connected and caught up: failed replies go out now; counted after the first."""
@@ -212,32 +220,15 @@ class App:
             log.info("job %s re-planned for %s", job_id, max(run_at, now).isoformat())
             self.scheduler.run_once(job_id, max(run_at, now), kind, payload)
 
-    def _plan_recurring(self) -> None:
-        """Plan each recurring job's next occurrence; run one missed while the bot was down, or skip it
-        if it is later than its grace time (``bot.recurrence``)."""
-        now = self.clock()
-        plans = []
-        with self.store.unit() as unit:
-            for spec in self.registry.jobs.values():
-                rule = spec.every(self.config) if spec.every else None
-                if rule is not None:
-                    grace = spec.grace(self.config) if spec.grace else self.config.reminders.misfire_grace
-                    plans.append((spec.kind, rule, recurrence.on_start(unit, spec.kind, rule, now, grace)))
-        for kind, rule, plan in plans:
-            if plan.skipped is not None:
-                log.warning("%s of %s (%s) was missed by more than its grace time while the bot was down: skipped",
-                            kind, plan.skipped.isoformat(), rule)
-            if plan.missed is not None:
-                log.info("%s of %s (%s) was missed while the bot was down: running it now",
-                         kind, plan.missed.isoformat(), rule)
-                self.scheduler.run_once(recurrence.job_id(kind, plan.missed), now, kind,
-                                        recurrence.payload(plan.missed))
-            self.scheduler.run_once(recurrence.job_id(kind, plan.upcoming), plan.upcoming, kind,
-                                    recurrence.payload(plan.upcoming))
-
     def _job_runner(self, kind: str) -> Callable[[dict[str, Any]], Any]:
+        """What the scheduler runs for a job of ``kind``: ``run_job``, then a recurring job's next occurrence
+        planned, whatever became of this one."""
         async def run(payload: dict[str, Any]) -> None:
-            await self.run_job(kind, payload)
+            try:
+                await self.run_job(kind, payload)
+            finally:
+                if self.schedules.is_recurring(kind):
+                    self.schedules.plan_next(kind, schedules.occurrence_of(payload))
         return run
 
     async def run_job(self, kind: str, payload: dict[str, Any]) -> list[Outgoing]:
@@ -246,25 +237,12 @@ class App:
         with self.store.unit() as unit:
             ctx = JobContext(now=self.clock(), config=self.config, unit=unit, zones=s.zones, catalogue=s.catalogue,
                              registry=self.registry, outlets=s.outlets)
-            if spec.every is not None and not self._next_occurrence(spec.kind, spec.every(self.config), ctx, payload):
+            if self.schedules.is_recurring(kind) and not self.schedules.claim(unit, kind, payload):
                 return []
             items = self.dispatcher.post(unit, [*spec.func(ctx, payload), *ctx.posts])
         self.dispatcher.apply_jobs(ctx.jobs)
         await self.delivery.send(items)
         return items
-
-    @staticmethod
-    def _next_occurrence(kind: str, rule: WallClockRule | None, ctx: JobContext, payload: dict[str, Any]) -> bool:
-        """Claim a recurring job's occurrence (False: ran already, or no longer planned) and plan the next."""
-        occurrence = recurrence.occurrence_of(payload)
-        if not recurrence.claim(ctx.unit, kind, rule, occurrence):
-            log.info("%s of %s: already run, or no longer in the configuration", kind, occurrence.isoformat())
-            return False
-        assert rule is not None
-        log.info("%s of %s: running", kind, occurrence.isoformat())
-        upcoming = recurrence.next_after(rule, max(occurrence, ctx.now))
-        ctx.jobs.run_once(recurrence.job_id(kind, upcoming), upcoming, kind, recurrence.payload(upcoming))
-        return True
 
     async def respond(self, incoming: Incoming) -> list[Outgoing]:
         """Answer at once (slash commands): replies for the command's channel are returned, marked sent."""

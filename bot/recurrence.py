@@ -10,29 +10,16 @@ and the local time never does. Two days a year need a choice:
 - a local time a DST change repeats (01:30 on the night clocks go back) happens
   once, the first time.
 
-All instants in and out are aware; results are in UTC.
-
-A recurring job (``bot.commands.job`` with ``every=``) is one stored one-shot
-job per occurrence, its id naming the occurrence (``job_id``): the next one is
-planned at start and after each run. The last occurrence handled is kept in the
-cursors table, under the job's kind and its rule (``cursor_name``), and moved in
-the transaction of the run (``claim``), so an occurrence runs at most once
-however it comes: its stored job, the catch-up at start, or both. At start
-(``on_start``) an occurrence missed while the bot was down is run if it is at
-most the grace time late, else skipped (and recorded as handled); a rule seen
-for the first time (a new schedule) counts from now, with nothing missed.
+All instants in and out are aware; results are in UTC. Jobs that recur by
+such a rule are ``bot.schedules``.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 import pytz
-
-if TYPE_CHECKING:
-    from bot.storage import Unit
 
 _WEEK = 7
 
@@ -88,63 +75,3 @@ def is_occurrence(rule: WallClockRule, moment: datetime) -> bool:
     """Whether ``moment`` is one of the rule's instants (a job planned under another rule is not)."""
     day = moment.astimezone(pytz.timezone(rule.zone)).date()
     return any(occurrence_on(rule, near) == moment for near in (day - timedelta(days=1), day, day + timedelta(days=1)))
-
-
-# --- recurring jobs -------------------------------------------------------------------------
-
-
-def cursor_name(kind: str, rule: WallClockRule) -> str:
-    """Where the last occurrence handled is kept: per kind and rule, so a new schedule starts afresh."""
-    day = "daily" if rule.weekday is None else str(rule.weekday)
-    return f"recurring:{kind}:{day} {rule.at:%H:%M} {rule.zone}"
-
-
-def job_id(kind: str, occurrence: datetime) -> str:
-    return f"{kind}:{occurrence.astimezone(timezone.utc):%Y-%m-%dT%H:%MZ}"
-
-
-def payload(occurrence: datetime) -> dict[str, Any]:
-    return {"occurrence": occurrence.astimezone(timezone.utc).isoformat()}
-
-
-def occurrence_of(job_payload: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(job_payload["occurrence"])
-
-
-@dataclass(frozen=True)
-class StartPlan:
-    """What a recurring job needs at start: the next occurrence, and what to do about one missed."""
-
-    upcoming: datetime
-    missed: datetime | None = None  # to run now
-    skipped: datetime | None = None  # too late to run: recorded as handled
-
-
-def _last_handled(unit: Unit, kind: str, rule: WallClockRule) -> datetime | None:
-    value = unit.cursors.get(cursor_name(kind, rule))
-    return datetime.fromisoformat(value) if value else None
-
-
-def on_start(unit: Unit, kind: str, rule: WallClockRule, now: datetime, grace: timedelta) -> StartPlan:
-    upcoming = next_after(rule, now)
-    latest = latest_until(rule, now)
-    last = _last_handled(unit, kind, rule)
-    if last is None or latest <= last:
-        if last is None:  # a rule never seen: count from now
-            unit.cursors.set(cursor_name(kind, rule), latest.isoformat())
-        return StartPlan(upcoming)
-    if now - latest <= grace:
-        return StartPlan(upcoming, missed=latest)
-    unit.cursors.set(cursor_name(kind, rule), latest.isoformat())
-    return StartPlan(upcoming, skipped=latest)
-
-
-def claim(unit: Unit, kind: str, rule: WallClockRule | None, occurrence: datetime) -> bool:
-    """Whether ``occurrence`` is to run now: one of the rule's, and not handled yet. Marks it handled."""
-    if rule is None or not is_occurrence(rule, occurrence):
-        return False  # planned under a schedule since changed or removed
-    last = _last_handled(unit, kind, rule)
-    if last is not None and occurrence <= last:
-        return False
-    unit.cursors.set(cursor_name(kind, rule), occurrence.isoformat())
-    return True

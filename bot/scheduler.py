@@ -102,6 +102,7 @@ class Scheduler:
         self._callbacks: dict[str, JobCallback] = {}
         self._catch_up: set[str] = set()  # kinds whose jobs run however late
         self._grace_of: dict[str, int] = {}  # kinds with a grace time of their own, in seconds
+        self._missed: dict[str, Callable[[str], None]] = {}  # kinds told when one of their jobs is dropped
         self._aps = _AsyncIOScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=make_engine(url), tablename=JOBS_TABLE)},
             job_defaults={"coalesce": True, "misfire_grace_time": misfire_grace_seconds},
@@ -110,12 +111,13 @@ class Scheduler:
         self._aps.add_listener(self._log_missed, EVENT_JOB_MISSED)
 
     def register(self, kind: str, callback: JobCallback, *, catch_up: bool = False,
-                 grace: timedelta | None = None) -> None:
+                 grace: timedelta | None = None, missed: Callable[[str], None] | None = None) -> None:
         """Name what a ``kind`` of job does. Before ``start()``, since due jobs fire at once.
 
         ``catch_up``: a job of this kind that fell due while the bot was down runs once at
         start however late it is (the misfire grace time does not apply to it).
         ``grace``: this kind's misfire grace time, instead of the scheduler's.
+        ``missed(job_id)``: called when a job of this kind (its id starting ``kind:``) is dropped as too late.
         """
         if self._aps.running:
             raise RuntimeError(f"register {kind!r} before start(): due jobs run as soon as it starts")
@@ -126,6 +128,8 @@ class Scheduler:
             self._catch_up.add(kind)
         if grace is not None:
             self._grace_of[kind] = max(1, int(grace.total_seconds()))
+        if missed is not None:
+            self._missed[kind] = missed
 
     def callback(self, kind: str) -> JobCallback:
         try:
@@ -205,6 +209,9 @@ class Scheduler:
             event.job_id,
             event.scheduled_run_time.isoformat(),
         )
+        tell = self._missed.get(event.job_id.split(":", 1)[0])
+        if tell is not None:
+            tell(event.job_id)
 
 
 class _AsyncIOScheduler(AsyncIOScheduler):  # type: ignore[misc]  # APScheduler 3 is untyped

@@ -171,6 +171,33 @@ async def test_a_catch_up_kinds_job_runs_at_start_however_late(url: str, fired: 
         second.shutdown()
 
 
+async def test_a_kind_with_its_own_grace_runs_within_it_and_is_told_of_a_job_dropped_beyond_it(
+        url: str, fired: Fired) -> None:
+    """The weekly digest: six hours of grace, whatever the reminders' is; a dropped occurrence is reported,
+    so the next one can be planned."""
+    dropped: list[str] = []
+
+    async def start() -> Scheduler:
+        scheduler = Scheduler(url, misfire_grace_seconds=60)
+        scheduler.register("digest", recorder(fired, "digest"), grace=timedelta(hours=6), missed=dropped.append)
+        scheduler.register("sentinel", recorder(fired, "sentinel"))
+        await scheduler.start()
+        return scheduler
+
+    first = await start()
+    first.run_once("digest:within", datetime.now(UTC) - timedelta(hours=5), "digest", {"n": 1})
+    first.run_once("digest:beyond", datetime.now(UTC) - timedelta(hours=7), "digest", {"n": 2})
+    first.shutdown()
+    second = await start()
+    try:
+        assert await next_fired(fired) == ("digest", {"n": 1})
+        second.run_once("sentinel", soon(0.3), "sentinel", {})
+        assert await next_fired(fired) == ("sentinel", {})
+        assert dropped == ["digest:beyond"] and second.jobs() == []
+    finally:
+        second.shutdown()
+
+
 async def test_a_failing_callback_is_logged_and_later_jobs_still_run(
     url: str, fired: Fired, caplog: pytest.LogCaptureFixture
 ) -> None:
