@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import time, timedelta
@@ -304,6 +305,9 @@ def _to_web_url(value: str) -> str:
 def _to_address(value: str) -> str:
     if "@" not in value.strip("@") or any(c.isspace() for c in value):
         raise _problem(f"{value!r} is not an e-mail address; expected one such as 'coopbot@example.coop'")
+    if not value.isascii():
+        raise _problem(f"{value!r} is not an ASCII address; expected one such as 'coopbot@example.coop' "
+                       "(a domain with accents in its xn-- form)")
     return value
 
 
@@ -534,11 +538,22 @@ class TelegramSettings(_Adapter):
     language: Language | None = None  # the digest's and updates' language there; default bot.language
 
 
+_SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+_SECURITY_MISMATCH = {
+    ("starttls", 465): "'starttls' does not fit port 465, which speaks TLS from the first byte; expected tls there, "
+                       "or port 587 for starttls",
+    ("tls", 587): "'tls' does not fit port 587, which speaks STARTTLS; expected starttls there, or port 465 for tls",
+    ("tls", 25): "'tls' does not fit port 25, which speaks plain SMTP; expected starttls or none there, "
+                 "or port 465 for tls",
+}
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
 class EmailSettings(_Adapter):
     model_config = ConfigDict(populate_by_name=True)
     required = ("smtp_host", "from_", "to")
     smtp_host: Text | None = None
-    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_port: int = Field(587, ge=1, le=65535)  # by default 587 for starttls, 465 for tls, 25 for none
     security: Literal["starttls", "tls", "none"] = "starttls"  # STARTTLS on 587, TLS from the start on 465
     username: Text | None = None
     password: SecretStr | None = None
@@ -553,15 +568,38 @@ class EmailSettings(_Adapter):
         if value is None:
             return None
         path = Path((info.context or {}).get(CONTEXT_BASE_DIR) or Path.cwd()) / value
+        expected = "expected the path of a PEM file of CA certificates"
         if not path.is_file():
-            raise _problem(f"{value!r} is not a file; expected the path of a PEM file of CA certificates")
+            raise _problem(f"{value!r} is not a file; {expected}")
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except ssl.SSLError as exc:
+            raise _problem(f"{value!r} holds no certificate TLS can read ({exc.reason or exc}); {expected}") from None
         return str(path)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _port_of_the_security(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "smtp_port" not in data:
+            return {**data, "smtp_port": _SMTP_PORTS.get(str(data.get("security", "starttls")), 587)}
+        return data
+
     @model_validator(mode="after")
-    def _login_in_pairs(self) -> Self:
-        if self.enabled and (self.username is None) != _is_blank(self.password):
+    def _login_in_pairs_and_tls_that_fits(self) -> Self:
+        if not self.enabled:
+            return self
+        problems: list[tuple[Loc, str]] = []
+        if (self.username is None) != _is_blank(self.password):
             missing, given = ("password", "username") if _is_blank(self.password) else ("username", "password")
-            _raise_all("EmailSettings", [((missing,), f"missing; expected a value, since {given} is set")])
+            problems.append(((missing,), f"missing; expected a value, since {given} is set"))
+        mismatch = _SECURITY_MISMATCH.get((self.security, self.smtp_port))
+        if mismatch:
+            problems.append((("security",), mismatch))
+        if self.username is not None and self.security == "none" and self.smtp_host not in _LOOPBACK:
+            problems.append((("security",), (
+                f"'none' would send the password unencrypted to {self.smtp_host}; expected starttls or tls, "
+                "or none only for a relay on this host (localhost)")))
+        _raise_all("EmailSettings", problems)
         return self
 
 

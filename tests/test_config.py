@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+import trustme
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
@@ -118,7 +119,7 @@ def test_example_file_with_every_optional_section_switched_on_loads(tmp_path: Pa
     monkeypatch.setenv("TELEGRAM_CHAT_ID", "-1001234567890")
     data = yaml.safe_load(text)
     data["server"]["enabled"] = True  # slash commands and webhooks need it
-    (tmp_path / "coop-ca.pem").write_text("")  # a file the example names, as it would be on the bot's host
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "coop-ca.pem"))  # the example's file, on the bot's host
     data["adapters"]["email"]["ca_file"] = str(tmp_path / "coop-ca.pem")
     config = load_config(write(tmp_path, yaml.safe_dump(data, allow_unicode=True)))
     assert config.adapters.enabled_names == ("console", "mattermost", "discourse", "telegram", "email")
@@ -479,10 +480,41 @@ def test_a_digest_schedule_that_cannot_be_read_is_named(tmp_path: Path, written:
     assert problem.startswith("digest.schedule: ") and complaint in problem
 
 
-def test_an_email_ca_file_resolves_against_the_config_and_must_exist(tmp_path: Path) -> None:
-    (tmp_path / "coop-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+def test_an_email_ca_file_resolves_against_the_config_and_must_hold_certificates(tmp_path: Path) -> None:
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "coop-ca.pem"))
     config = load_config(write(tmp_path, COOPS + CONSOLE + EMAIL + "    ca_file: coop-ca.pem\n"))
     assert config.adapters.email.ca_file == str(tmp_path / "coop-ca.pem")
     (problem,) = problems_in(tmp_path, COOPS + CONSOLE + EMAIL + "    ca_file: missing.pem\n")
     assert problem.endswith("adapters.email.ca_file: 'missing.pem' is not a file; expected the path of a PEM file "
                             "of CA certificates")
+    (tmp_path / "broken.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + EMAIL + "    ca_file: broken.pem\n")
+    assert "adapters.email.ca_file: 'broken.pem' holds no certificate TLS can read (" in problem
+
+
+def test_the_smtp_port_follows_the_security_and_a_mismatch_is_named(tmp_path: Path) -> None:
+    ports = {security: load_config(write(tmp_path, COOPS + CONSOLE + EMAIL + f"    security: {security}\n"))
+             .adapters.email.smtp_port for security in ("starttls", "tls", "none")}
+    assert ports == {"starttls": 587, "tls": 465, "none": 25}
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + EMAIL + "    smtp_port: 465\n")
+    assert problem.endswith("adapters.email.security: 'starttls' does not fit port 465, which speaks TLS from the "
+                            "first byte; expected tls there, or port 587 for starttls")
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + EMAIL + "    security: tls\n    smtp_port: 587\n")
+    assert "adapters.email.security: 'tls' does not fit port 587" in problem
+
+
+def test_a_password_is_never_sent_unencrypted_beyond_this_host(tmp_path: Path) -> None:
+    login = "    username: coopbot\n    password: secret\n    security: none\n"
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + EMAIL + login)
+    assert problem.endswith("adapters.email.security: 'none' would send the password unencrypted to "
+                            "smtp.example.coop; expected starttls or tls, or none only for a relay on this host "
+                            "(localhost)")
+    relay = EMAIL.replace("smtp.example.coop", "localhost") + login
+    assert load_config(write(tmp_path, COOPS + CONSOLE + relay)).adapters.email.smtp_port == 25
+
+
+@pytest.mark.parametrize("address", ["coopbot@exämple.coop", "ñandú@example.coop"])
+def test_an_address_must_be_ascii(tmp_path: Path, address: str) -> None:
+    (problem,) = problems_in(tmp_path, COOPS + CONSOLE + EMAIL.replace("coopbot@example.coop", address))
+    assert problem.endswith(f"adapters.email.from: {address!r} is not an ASCII address; expected one such as "
+                            "'coopbot@example.coop' (a domain with accents in its xn-- form)")

@@ -47,8 +47,8 @@ async def mail(smtp: MailServer) -> AsyncIterator[EmailAdapter]:
     await started.stop()
 
 
-def outgoing(mail: EmailAdapter, reply: Reply) -> Outgoing:
-    return Outgoing(platform="email", channel_id="list", text=mail.render(reply), outbox_id=1, queued_at=QUEUED)
+def outgoing(mail: EmailAdapter, reply: Reply, row: int = 1) -> Outgoing:
+    return Outgoing(platform="email", channel_id="list", text=mail.render(reply), outbox_id=row, queued_at=QUEUED)
 
 
 async def test_a_reply_is_one_message_to_the_list_with_a_plain_and_an_html_part(
@@ -76,13 +76,14 @@ async def test_a_reply_is_one_message_to_the_list_with_a_plain_and_an_html_part(
                                       "coopbot")
 
 
-async def test_a_resend_carries_the_same_message_id_and_another_text_another(
+async def test_a_resend_carries_the_same_message_id_and_another_message_another(
         smtp: MailServer, mail: EmailAdapter) -> None:
     first = await mail.send(outgoing(mail, SPANISH))
     again = await mail.send(outgoing(mail, SPANISH))  # a resend after a crash: the outbox row's text, again
-    other = await mail.send(outgoing(mail, Reply(parts=(Text("✅ New decision 4: @here we move"),), lang="en")))
-    assert first == again != other
-    assert [m["Message-ID"] for m in smtp.messages] == [*first, *again, *other]
+    other = await mail.send(outgoing(mail, Reply(parts=(Text("✅ New decision 4: @here we move"),), lang="en"), 2))
+    alike = await mail.send(outgoing(mail, SPANISH, row=3))  # another message in the same words
+    assert first == again and len({*first, *other, *alike}) == 3
+    assert [m["Message-ID"] for m in smtp.messages] == [*first, *again, *other, *alike]
     assert smtp.messages[2]["Subject"] == "✅ New decision 4: @\u200bhere we move"  # its first line, defused
 
 
@@ -110,7 +111,8 @@ async def test_a_login_refused_while_sending_waits_and_is_named_in_health(
     with pytest.raises(AdapterError) as refused:
         await mail.send(outgoing(mail, SPANISH))
     assert not isinstance(refused.value, RejectedError)  # an admin fixes it: the message waits, never parked
-    assert "adapters.email.password" in (mail.health() or "")
+    assert "adapters.email.password" in (mail.health() or "") and "changed" not in (mail.health() or "")
+    assert "secret" not in str(refused.value)
     smtp.logins = {"coopbot": "secret"}
     await mail.send(outgoing(mail, SPANISH))
     assert mail.health() is None and len(smtp.messages) == 1
@@ -194,3 +196,41 @@ async def test_a_certificate_the_bot_cannot_trust_is_refused_at_start_naming_ca_
             await adapter(smtp.port, security=security).start(lambda _: asyncio.sleep(0))
     assert str(refused.value).startswith("adapters.email.ca_file: the TLS check of the SMTP server refused it (")
     assert "certificate" in str(refused.value) and smtp.messages == []
+
+
+async def test_a_recipient_refused_for_now_gets_the_message_again_with_the_same_id(
+        smtp: MailServer, mail: EmailAdapter, caplog: pytest.LogCaptureFixture) -> None:
+    smtp.refuse_recipient("ana@example.coop", "450 4.2.0 Mailbox busy")
+    with pytest.raises(AdapterError) as later:  # the list took it; Ana's mailbox did not, yet
+        await mail.send(outgoing(mail, SPANISH))
+    assert not isinstance(later.value, RejectedError) and "ana@example.coop: 450" in str(later.value)
+    smtp.refuse_recipient("ana@example.coop", "550 5.1.1 No such user")
+    await mail.send(outgoing(mail, SPANISH))  # the retry: Ana's address is gone for good, the rest is sent
+    assert "refused for good by some addresses: ana@example.coop: 550 5.1.1 No such user" in caplog.text
+    first, again = smtp.messages
+    assert first["Message-ID"] == again["Message-ID"]  # the list drops the second copy
+    assert [e.rcpt_tos for e in smtp.envelopes] == [("council@lists.example.coop",)] * 2
+
+
+async def test_a_temporary_refusal_at_start_is_tried_again_not_taken_for_a_wrong_setting(
+        smtp: MailServer, caplog: pytest.LogCaptureFixture) -> None:
+    smtp.fail_logins(2, "454 4.7.0 Temporary authentication failure")  # PLAIN, then LOGIN: one attempt
+    mail = adapter(smtp.port, username="coopbot", password="secret")
+    back = asyncio.Event()
+    mail.on_reconnect = back.set
+    await mail.start(lambda _: asyncio.sleep(0))
+    try:
+        await asyncio.wait_for(back.wait(), 10)
+        assert mail.health() is None and "smtp check failed (attempt 1)" in caplog.text
+    finally:
+        await mail.stop()
+
+
+async def test_tls_from_the_first_byte_to_a_starttls_port_is_refused_at_start_naming_security(
+        authority: trustme.CA) -> None:
+    async with MailServer(tls=server_context(authority)) as smtp:  # STARTTLS, as on port 587
+        with pytest.raises(SettingRefused) as refused:
+            await adapter(smtp.port, security="tls").start(lambda _: asyncio.sleep(0))
+    assert str(refused.value).startswith("adapters.email.security: the TLS handshake with the SMTP server refused "
+                                         "it (")
+    assert "port 465 expects security: tls, port 587 security: starttls" in str(refused.value)

@@ -86,28 +86,41 @@ class EmailAdapter:
         client = aiosmtplib.SMTP(**self._connection)
         try:
             await client.connect()
-        except aiosmtplib.SMTPAuthenticationError as err:
-            raise self._login_refused(err) from None
-        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected,
-                ssl.SSLError) as err:
-            untrusted = _certificate_refused(err)
-            if untrusted is not None:
-                raise SettingRefused("adapters.email.ca_file", "the TLS check of the SMTP server", 0,
-                                     f"{untrusted.verify_message}; without ca_file, the system's certificates "
-                                     "are trusted") from None
-            raise  # away or slow: tried again
-        except aiosmtplib.SMTPResponseException as err:  # STARTTLS answered with a refusal
-            raise SettingRefused("adapters.email.security", "the SMTP server", err.code, err.message,
-                                 protocol="SMTP") from None
-        except aiosmtplib.SMTPException as err:  # no STARTTLS, or no AUTH, offered: a setting to change
-            key = "adapters.email.username" if "auth" in str(err).lower() else "adapters.email.security"
-            raise SettingRefused(key, "the SMTP server", 0, str(err)) from None
+        except (aiosmtplib.SMTPException, ssl.SSLError) as err:
+            refusal = self._start_refusal(err)
+            if refusal is not None:
+                raise refusal from None
+            raise  # away, slow, or busy for now (4xx): tried again
         try:
             await client.quit()
         finally:
             client.close()
         log.info("email: %s:%s accepts the bot (%s); the digest goes to %s", self._connection["hostname"],
                  self._connection["port"], self._security, ", ".join(self._recipients))
+
+    def _start_refusal(self, err: Exception) -> SettingRefused | None:
+        """The setting a failed connection at start points at; None if another try may work."""
+        handshake = _ssl_cause(err)
+        if isinstance(handshake, ssl.SSLCertVerificationError):
+            return SettingRefused("adapters.email.ca_file", "the TLS check of the SMTP server", 0,
+                                  f"{handshake.verify_message}; without ca_file, the system's certificates are "
+                                  "trusted")
+        if handshake is not None:
+            return SettingRefused("adapters.email.security", "the TLS handshake with the SMTP server", 0,
+                                  f"{handshake.reason or handshake}; port 465 expects security: tls, "
+                                  "port 587 security: starttls")
+        if isinstance(err, aiosmtplib.SMTPResponseException) and not isinstance(err, aiosmtplib.SMTPConnectError):
+            if 400 <= err.code < 500:
+                return None  # 421 busy, 454 temporary authentication failure
+            if isinstance(err, aiosmtplib.SMTPAuthenticationError):
+                return self._login_refused(err)
+            return SettingRefused("adapters.email.security", "the SMTP server", err.code, err.message,
+                                  protocol="SMTP")  # STARTTLS refused
+        if isinstance(err, (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError,
+                            aiosmtplib.SMTPServerDisconnected)) or not isinstance(err, aiosmtplib.SMTPException):
+            return None
+        key = "adapters.email.username" if "auth" in str(err).lower() else "adapters.email.security"
+        return SettingRefused(key, "the SMTP server", 0, str(err))  # no STARTTLS, or no AUTH, offered
 
     def _login_refused(self, err: aiosmtplib.SMTPResponseException) -> SettingRefused:
         return SettingRefused("adapters.email.password", "the SMTP server", err.code,
@@ -139,18 +152,24 @@ class EmailAdapter:
             refused, _ = await aiosmtplib.send(raw, sender=self._sender, recipients=list(self._recipients),
                                                **self._connection)
         except aiosmtplib.SMTPAuthenticationError as err:
+            if 400 <= err.code < 500:
+                raise _refusal(err.code, err.message) from err
             self._trouble = str(self._login_refused(err))
             log.error("email: %s. Messages wait until it is fixed", self._trouble)
             raise AdapterError(f"email: {self._trouble}") from err
         except aiosmtplib.SMTPRecipientsRefused as err:
-            raise _refusal(min(r.code for r in err.recipients),
-                           "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in err.recipients)) from err
+            raise _refusal(*_worst(err.recipients)) from err
+        except aiosmtplib.SMTPSenderRefused as err:
+            raise _refusal(err.code, f"{err.message} (for adapters.email.from {err.sender!r})") from err
         except aiosmtplib.SMTPResponseException as err:
             raise _refusal(err.code, err.message) from err
         except (aiosmtplib.SMTPException, OSError) as err:
             raise AdapterError(f"email: {type(err).__name__}: {err}") from err
-        for address, answer in refused.items():
-            log.error("email: %s refused the message: %s %s", address, answer.code, answer.message)
+        if refused:  # some addresses took it, some did not
+            code, answer = _worst([aiosmtplib.SMTPRecipientRefused(r.code, r.message, a) for a, r in refused.items()])
+            if 400 <= code < 500:  # sent again to all: the same Message-ID lets those who have it drop the copy
+                raise _refusal(code, answer)
+            log.error("email: refused for good by some addresses: %s", answer)
         if self._trouble is not None:
             log.info("email: the SMTP server accepts the bot's login again")
             self._trouble = None
@@ -159,23 +178,30 @@ class EmailAdapter:
     def _flattened(self, out: Outgoing) -> tuple[str, bytes]:
         """``out`` as the bytes of its message, and its Message-ID."""
         message = compose(out.text, sender=self._sender, name=self._name, recipients=self._recipients,
-                          queued_at=out.queued_at or datetime.now(timezone.utc))
+                          queued_at=out.queued_at or datetime.now(timezone.utc), row=out.outbox_id)
         return str(message["Message-ID"]), message.as_bytes(policy=SMTP_POLICY)
 
 
-def _certificate_refused(err: BaseException | None) -> ssl.SSLCertVerificationError | None:
-    """The certificate check that failed behind ``err`` (aiosmtplib wraps it on connecting), if one did."""
-    while err is not None and not isinstance(err, ssl.SSLCertVerificationError):
+def _ssl_cause(err: BaseException | None) -> ssl.SSLError | None:
+    """The TLS failure behind ``err`` (aiosmtplib wraps it on connecting), if there is one."""
+    while err is not None and not isinstance(err, ssl.SSLError):
         err = err.__cause__ or err.__context__
     return err
 
 
+def _worst(refusals: list[aiosmtplib.SMTPRecipientRefused]) -> tuple[int, str]:
+    """One code for refused recipients (a temporary one first: then a retry may reach them all) and every answer."""
+    temporary = [r.code for r in refusals if 400 <= r.code < 500]
+    code = min(temporary) if temporary else max(r.code for r in refusals)
+    return code, "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in refusals)
+
+
 def _refusal(code: int, answer: str) -> AdapterError:
-    """A temporary refusal (4xx) to retry with backoff; a permanent one (5xx), logged with the answer, parked."""
-    if 400 <= code < 500:
-        return AdapterError(f"email: the server asks to try again later: {answer}")
-    log.error("email: the server refused the message for good: %s %s", code, answer)
-    return RejectedError(code, answer, protocol="SMTP")
+    """A permanent refusal (5xx), logged with the server's answer, is parked; any other is retried with backoff."""
+    if 500 <= code < 600:
+        log.error("email: the server refused the message for good: %s %s", code, answer)
+        return RejectedError(code, answer, protocol="SMTP")
+    return AdapterError(f"email: the server asks to try again later: {code} {answer}")
 
 
 def create(settings: Any, *, config: Any, **_: Any) -> EmailAdapter:

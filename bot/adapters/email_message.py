@@ -3,9 +3,10 @@
 ``written`` turns a reply into the text the outbox keeps (JSON: the subject, both
 parts and the language), so a resend, also after a crash, sends what was
 written then. ``compose`` builds the message from it. Its ``Message-ID`` is a
-digest of that text and of the addresses it goes to, so a resend carries the
-same id and list software and mail clients drop the second copy; its ``Date`` is
-when the reply was queued.
+digest of its outbox row, that text and the addresses it goes to, so a resend
+carries the same id and list software and mail clients drop the second copy,
+while two messages alike in words keep ids of their own; its ``Date`` is when
+the reply was queued.
 """
 from __future__ import annotations
 
@@ -55,14 +56,15 @@ def read_back(text: str) -> Written:
     return Written(fields["subject"], fields["plain"], fields["html"], fields["lang"])
 
 
-def message_id(text: str, recipients: Sequence[str], sender: str) -> str:
-    """``<digest@sender's domain>``, the same for the same text to the same addresses."""
-    digest = hashlib.sha256("\n".join([*recipients, text]).encode()).hexdigest()[:40]
+def message_id(text: str, recipients: Sequence[str], sender: str, row: int | None = None) -> str:
+    """``<digest@sender's domain>``, the same for the same row, text and addresses."""
+    digest = hashlib.sha256("\n".join([str(row), *recipients, text]).encode()).hexdigest()[:40]
     return f"<{digest}@{sender.rpartition('@')[2]}>"
 
 
-def compose(text: str, *, sender: str, name: str, recipients: Sequence[str], queued_at: datetime) -> EmailMessage:
-    """The message for the outbox's ``text``, from ``name <sender>`` to ``recipients``."""
+def compose(text: str, *, sender: str, name: str, recipients: Sequence[str], queued_at: datetime,
+            row: int | None = None) -> EmailMessage:
+    """The message for the outbox row ``row``'s ``text``, from ``name <sender>`` to ``recipients``."""
     mail = read_back(text)
     message = EmailMessage()
     user, _, domain = sender.rpartition("@")
@@ -70,7 +72,7 @@ def compose(text: str, *, sender: str, name: str, recipients: Sequence[str], que
     message["To"] = ", ".join(recipients)
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(queued_at)
-    message["Message-ID"] = message_id(text, recipients, sender)
+    message["Message-ID"] = message_id(text, recipients, sender, row)
     # Quoted-printable, as the library would choose for such text, but without first trying base64 too.
     message.set_content(mail.plain, cte="quoted-printable")
     message.add_alternative(mail.html, subtype="html", cte="quoted-printable")

@@ -7,6 +7,8 @@
 ``refuse_for(n, "451 4.3.0 Try again later")`` answers the next ``n`` messages' DATA
 with that line (a 5xx line refuses for good); ``messages`` are parsed back with
 the standard ``email`` package, ``envelopes`` keep MAIL FROM and RCPT TO.
+``refuse_recipient(address, "450 …")`` answers RCPT TO for that address so;
+``fail_logins(n, "454 …")`` answers the next ``n`` logins so.
 ``hold()`` keeps the server's "250" for the messages it takes until ``release()``:
 they are delivered (in ``messages``) while the sender still waits for the answer,
 the moment a crash makes a sender send a message twice.
@@ -49,6 +51,8 @@ class MailServer:
         self.tls = tls
         self.implicit_tls = implicit_tls
         self._refusals: list[str] = []
+        self._recipient_refusals: dict[str, str] = {}
+        self._login_failures: list[str] = []
         self._answer = asyncio.Event()
         self._answer.set()
         self._arrived = asyncio.Condition()
@@ -58,6 +62,16 @@ class MailServer:
     def refuse_for(self, count: int, answer: str) -> None:
         """Answer the next ``count`` messages with ``answer`` ("451 …" temporary, "550 …" for good)."""
         self._refusals = [answer] * count
+
+    def refuse_recipient(self, address: str, answer: str | None) -> None:
+        """Answer RCPT TO ``address`` with ``answer``; None accepts it again."""
+        if answer is None:
+            self._recipient_refusals.pop(address, None)
+        else:
+            self._recipient_refusals[address] = answer
+
+    def fail_logins(self, count: int, answer: str) -> None:
+        self._login_failures = [answer] * count
 
     def hold(self) -> None:
         self._answer.clear()
@@ -94,8 +108,18 @@ class MailServer:
         assert isinstance(data, LoginPassword), mechanism
         login, password = data.login.decode(), data.password.decode()
         self.logins_tried.append(login)
+        if self._login_failures:
+            return AuthResult(success=False, handled=False, message=self._login_failures.pop(0))
         assert self.logins is not None
         return AuthResult(success=self.logins.get(login) == password, handled=False, auth_data=login)  # 535 if not
+
+    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str,  # noqa: N802
+                          options: list[str]) -> str:
+        refusal = self._recipient_refusals.get(address)
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         if self._refusals:
@@ -106,7 +130,7 @@ class MailServer:
         assert isinstance(message, EmailMessage)
         async with self._arrived:
             self.messages.append(message)
-            encrypted = session.ssl is not None or self.implicit_tls
+            encrypted = server.transport.get_extra_info("ssl_object") is not None
             self.envelopes.append(Envelope(envelope.mail_from, tuple(envelope.rcpt_tos), session.auth_data, encrypted))
             self._arrived.notify_all()
         await self._answer.wait()
