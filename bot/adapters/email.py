@@ -7,9 +7,10 @@ hears from the bot a few times a week, not enough to keep one open.
 At start the bot connects, upgrades the connection as ``security`` says
 (``starttls``: STARTTLS, required; ``tls``: TLS from the first byte, port 465;
 ``none``: neither, for a relay on this host) and logs in if a ``username`` is
-set. A server that refuses the login, or cannot give the TLS asked for, ends
-the process naming the key; one that cannot be reached is retried until it
-can. When sending, a refusal the server calls temporary (4xx) is retried with
+set. A server that refuses the login for good, or cannot give the TLS asked
+for, ends the process naming the key; one that cannot be reached, or answers
+"try again later" (4xx), is retried until it can. When sending, a refusal the
+server calls temporary (4xx, also for one address of several) is retried with
 backoff, and so is a refused login (the password changed since the start: an
 admin fixes it, and ``/healthz`` names the key meanwhile); a permanent one
 (5xx) is logged with the server's answer and the message parked.
@@ -19,17 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
 from datetime import datetime, timezone
 from email.policy import SMTP as SMTP_POLICY
 from typing import Any
 
 import aiosmtplib
 
-from bot.adapters.base import OnMessage
 from bot.adapters.email_message import compose, written
-from bot.adapters.startup import Background, FirstAttempt, log_in, stop_for_refusal
-from bot.errors import AdapterError, CoopbotError, RejectedError, SettingRefused
+from bot.adapters.startup import CheckedOutput
+from bot.errors import AdapterError, RejectedError, SettingRefused
 from bot.messages import Incoming, Outgoing, Place, Reply
 
 log = logging.getLogger(__name__)
@@ -40,12 +39,13 @@ SETUP_MAX_DELAY = 300.0
 LIST = "list"  # the one place: the ``to`` addresses
 
 
-class EmailAdapter:
+class EmailAdapter(CheckedOutput):
     platform = PLATFORM
 
     def __init__(self, *, host: str, port: int, security: str, sender: str, recipients: tuple[str, ...],
                  name: str, username: str | None = None, password: str | None = None,
                  ca_file: str | None = None) -> None:
+        super().__init__("smtp check", SETUP_MAX_DELAY)
         self._connection: dict[str, Any] = {
             "hostname": host, "port": port, "timeout": TIMEOUT, "username": username, "password": password,
             "use_tls": security == "tls", "start_tls": security == "starttls", "cert_bundle": ca_file,
@@ -55,34 +55,12 @@ class EmailAdapter:
         self._recipients = recipients
         self._name = name
         self._place = Place(PLATFORM, LIST)
-        self._tasks = Background()
-        self._first = FirstAttempt()
-        self.ready = asyncio.Event()
-        self.on_fatal: Callable[[CoopbotError], None] | None = None
-        self.on_reconnect: Callable[[], None] | None = None
         self._trouble: str | None = None  # the server refused the login when sending: why, until a send works
 
     # lifecycle ----------------------------------------------------------------------------
 
-    async def start(self, on_message: OnMessage) -> None:
-        """Returns once the server accepted a connection (and the login), or after a while if it is away.
-
-        Raises ``SettingRefused`` if it refuses the login or the TLS asked for.
-        """
-        self._tasks.spawn(self._run())
-        await self._first.wait()
-
-    async def _run(self) -> None:
-        try:
-            await log_in("smtp check", self._check, first=self._first, cap=SETUP_MAX_DELAY)
-        except SettingRefused as refused:
-            stop_for_refusal(refused, self.on_fatal)
-            return
-        self.ready.set()
-        if self.on_reconnect is not None:
-            self.on_reconnect()
-
     async def _check(self) -> None:
+        """Connect, secure the connection and log in; raises ``SettingRefused`` if a setting is refused."""
         client = aiosmtplib.SMTP(**self._connection)
         try:
             await client.connect()

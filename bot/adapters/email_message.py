@@ -44,10 +44,11 @@ def subject_of(reply: Reply) -> str:
 
 def written(reply: Reply) -> str:
     """What the outbox keeps for ``reply``: its subject, both parts and its language, as JSON."""
+    subject = subject_of(reply)
     page = (f'<!DOCTYPE html>\n<html lang="{reply.lang}"><head><meta charset="utf-8">'
-            f"<title>{html.escape(subject_of(reply))}</title></head>\n"
+            f"<title>{html.escape(subject)}</title></head>\n"
             f'<body style="font-family: sans-serif">\n{render(reply, "html")}\n</body></html>\n')
-    fields = {"subject": subject_of(reply), "plain": render(reply, "plain") + "\n", "html": page, "lang": reply.lang}
+    fields = {"subject": subject, "plain": render(reply, "plain") + "\n", "html": page, "lang": reply.lang}
     return orjson.dumps(fields).decode()
 
 

@@ -6,7 +6,8 @@ retrying cannot help, so the adapter's login step raises ``SettingRefused``
 naming the configuration key, and the login stops. ``start`` waits for the
 first attempt's outcome, so a wrong key ends the process before anything else
 happens; a refusal first answered later (the server was away at start) stops
-the bot through ``stop_for_refusal``.
+the bot through ``stop_for_refusal``. ``CheckedOutput`` is that start for an
+adapter that only sends (Telegram, e-mail): a check of its settings, then ready.
 """
 from __future__ import annotations
 
@@ -93,3 +94,39 @@ class Background:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class CheckedOutput:
+    """The start of an adapter that only sends: ``_check`` its settings, retried until the platform answers.
+
+    ``start`` returns once the first check ended (raising ``SettingRefused`` if it was refused); ``ready`` is
+    set once a check passed, and ``on_reconnect`` then told, so what waited in the outbox goes out. A
+    refusal answered after ``start`` returned stops the bot through ``on_fatal``. Subclasses call
+    ``super().__init__(what, max_delay)``, define ``_check`` and cancel ``_tasks`` when they stop.
+    """
+
+    def __init__(self, what: str, max_delay: float) -> None:
+        self._what = what
+        self._max_delay = max_delay
+        self._tasks = Background()
+        self._first = FirstAttempt()
+        self.ready = asyncio.Event()
+        self.on_fatal: Callable[[CoopbotError], None] | None = None
+        self.on_reconnect: Callable[[], None] | None = None
+
+    async def start(self, on_message: Any) -> None:
+        self._tasks.spawn(self._run())
+        await self._first.wait()
+
+    async def _run(self) -> None:
+        try:
+            await log_in(self._what, self._check, first=self._first, cap=self._max_delay)
+        except SettingRefused as refused:
+            stop_for_refusal(refused, self.on_fatal)
+            return
+        self.ready.set()
+        if self.on_reconnect is not None:
+            self.on_reconnect()
+
+    async def _check(self) -> None:
+        raise NotImplementedError

@@ -25,11 +25,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from bot.adapters.base import OnMessage
 from bot.adapters.http import JsonClient
-from bot.adapters.startup import Background, FirstAttempt, log_in, stop_for_refusal
+from bot.adapters.startup import CheckedOutput
 from bot.adapters.telegram_text import split_html, to_plain
-from bot.errors import AdapterError, CoopbotError, RateLimited, RejectedError, SettingRefused
+from bot.errors import AdapterError, RateLimited, RejectedError, SettingRefused
 from bot.messages import Incoming, Outgoing, Place, Reply
 from bot.rendering import render
 
@@ -78,42 +77,21 @@ class ChatLimiter:
         self._held_until = max(self._held_until, self._clock() + seconds)
 
 
-class TelegramAdapter:
+class TelegramAdapter(CheckedOutput):
     platform = PLATFORM
 
     def __init__(self, *, token: str, chat_id: str, api_url: str, limiter: ChatLimiter | None = None) -> None:
+        super().__init__("telegram setup", SETUP_MAX_DELAY)
         self.rest = JsonClient(f"{api_url.rstrip('/')}/bot{token}", {})
         self._chat_id = chat_id
         self._place = Place(PLATFORM, chat_id)
         self.limiter = limiter or ChatLimiter()
-        self._tasks = Background()
-        self._first = FirstAttempt()
-        self.ready = asyncio.Event()
-        self.on_fatal: Callable[[CoopbotError], None] | None = None
-        self.on_reconnect: Callable[[], None] | None = None
         self._trouble: str | None = None  # the chat refused the bot (``CHAT_REFUSALS``): why, until a send works
 
     # lifecycle ----------------------------------------------------------------------------
 
-    async def start(self, on_message: OnMessage) -> None:
-        """Returns once the token and the chat are checked, or after a while if Telegram is away.
-
-        Raises ``SettingRefused`` if Telegram refuses the token or does not know the chat.
-        """
-        self._tasks.spawn(self._run())
-        await self._first.wait()
-
-    async def _run(self) -> None:
-        try:
-            await log_in("telegram setup", self._check, first=self._first, cap=SETUP_MAX_DELAY)
-        except SettingRefused as refused:
-            stop_for_refusal(refused, self.on_fatal)
-            return
-        self.ready.set()
-        if self.on_reconnect is not None:
-            self.on_reconnect()
-
     async def _check(self) -> None:
+        """Raises ``SettingRefused`` if Telegram refuses the token or does not know the chat."""
         try:
             me = await self.rest.request("POST", "/getMe")
         except RejectedError as err:  # 401 Unauthorized (404 from some proxies for a malformed token)
