@@ -37,6 +37,8 @@ PLATFORM = "email"
 TIMEOUT = 30.0  # seconds for connecting and for each SMTP reply
 SETUP_MAX_DELAY = 300.0
 LIST = "list"  # the one place: the ``to`` addresses
+# The server is away or slow (a greeting other than 220 included): another try may find it.
+_AWAY = (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected)
 
 
 class EmailAdapter(CheckedOutput):
@@ -45,7 +47,7 @@ class EmailAdapter(CheckedOutput):
     def __init__(self, *, host: str, port: int, security: str, sender: str, recipients: tuple[str, ...],
                  name: str, username: str | None = None, password: str | None = None,
                  ca_file: str | None = None) -> None:
-        super().__init__("smtp check", SETUP_MAX_DELAY)
+        super().__init__("smtp check", SETUP_MAX_DELAY, unchecked="SMTP server not checked yet")
         self._connection: dict[str, Any] = {
             "hostname": host, "port": port, "timeout": TIMEOUT, "username": username, "password": password,
             "use_tls": security == "tls", "start_tls": security == "starttls", "cert_bundle": ca_file,
@@ -55,7 +57,6 @@ class EmailAdapter(CheckedOutput):
         self._recipients = recipients
         self._name = name
         self._place = Place(PLATFORM, LIST)
-        self._trouble: str | None = None  # the server refused the login when sending: why, until a send works
 
     # lifecycle ----------------------------------------------------------------------------
 
@@ -87,28 +88,21 @@ class EmailAdapter(CheckedOutput):
             return SettingRefused("adapters.email.security", "the TLS handshake with the SMTP server", 0,
                                   f"{handshake.reason or handshake}; port 465 expects security: tls, "
                                   "port 587 security: starttls")
-        if isinstance(err, aiosmtplib.SMTPResponseException) and not isinstance(err, aiosmtplib.SMTPConnectError):
+        if not isinstance(err, aiosmtplib.SMTPException) or isinstance(err, _AWAY):
+            return None
+        if isinstance(err, aiosmtplib.SMTPResponseException):
             if 400 <= err.code < 500:
                 return None  # 421 busy, 454 temporary authentication failure
             if isinstance(err, aiosmtplib.SMTPAuthenticationError):
                 return self._login_refused(err)
             return SettingRefused("adapters.email.security", "the SMTP server", err.code, err.message,
                                   protocol="SMTP")  # STARTTLS refused
-        if isinstance(err, (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError,
-                            aiosmtplib.SMTPServerDisconnected)) or not isinstance(err, aiosmtplib.SMTPException):
-            return None
         key = "adapters.email.username" if "auth" in str(err).lower() else "adapters.email.security"
         return SettingRefused(key, "the SMTP server", 0, str(err))  # no STARTTLS, or no AUTH, offered
 
     def _login_refused(self, err: aiosmtplib.SMTPResponseException) -> SettingRefused:
         return SettingRefused("adapters.email.password", "the SMTP server", err.code,
                               f"{err.message} (for username {self._connection['username']!r})", protocol="SMTP")
-
-    async def stop(self) -> None:
-        await self._tasks.cancel()
-
-    def health(self) -> str | None:
-        return self._trouble or (None if self.ready.is_set() else "SMTP server not checked yet")
 
     # sending ------------------------------------------------------------------------------
 
@@ -124,7 +118,7 @@ class EmailAdapter(CheckedOutput):
     async def send(self, out: Outgoing) -> tuple[str, ...]:
         """Send ``out`` as one message; returns its Message-ID. Nothing goes out before the server is checked."""
         if not self.ready.is_set():
-            raise AdapterError("email: SMTP server not checked yet")
+            raise AdapterError(f"email: {self.unchecked}")
         message_id, raw = await asyncio.to_thread(self._flattened, out)  # a big digest takes a while to encode
         try:
             refused, _ = await aiosmtplib.send(raw, sender=self._sender, recipients=list(self._recipients),
@@ -136,7 +130,7 @@ class EmailAdapter(CheckedOutput):
             log.error("email: %s. Messages wait until it is fixed", self._trouble)
             raise AdapterError(f"email: {self._trouble}") from err
         except aiosmtplib.SMTPRecipientsRefused as err:
-            raise _refusal(*_worst(err.recipients)) from err
+            raise _refusal(*_worst([(r.recipient, r.code, r.message) for r in err.recipients])) from err
         except aiosmtplib.SMTPSenderRefused as err:
             raise _refusal(err.code, f"{err.message} (for adapters.email.from {err.sender!r})") from err
         except aiosmtplib.SMTPResponseException as err:
@@ -144,7 +138,7 @@ class EmailAdapter(CheckedOutput):
         except (aiosmtplib.SMTPException, OSError) as err:
             raise AdapterError(f"email: {type(err).__name__}: {err}") from err
         if refused:  # some addresses took it, some did not
-            code, answer = _worst([aiosmtplib.SMTPRecipientRefused(r.code, r.message, a) for a, r in refused.items()])
+            code, answer = _worst([(address, r.code, r.message) for address, r in refused.items()])
             if 400 <= code < 500:  # sent again to all: the same Message-ID lets those who have it drop the copy
                 raise _refusal(code, answer)
             log.error("email: refused for good by some addresses: %s", answer)
@@ -167,11 +161,12 @@ def _ssl_cause(err: BaseException | None) -> ssl.SSLError | None:
     return err
 
 
-def _worst(refusals: list[aiosmtplib.SMTPRecipientRefused]) -> tuple[int, str]:
-    """One code for refused recipients (a temporary one first: then a retry may reach them all) and every answer."""
-    temporary = [r.code for r in refusals if 400 <= r.code < 500]
-    code = min(temporary) if temporary else max(r.code for r in refusals)
-    return code, "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in refusals)
+def _worst(refusals: list[tuple[str, int, str]]) -> tuple[int, str]:
+    """One code for refused recipients, given as (address, code, answer): a temporary one first, since then a
+    retry may reach them all; and every answer."""
+    temporary = [code for _, code, _ in refusals if 400 <= code < 500]
+    code = min(temporary) if temporary else max(code for _, code, _ in refusals)
+    return code, "; ".join(f"{address}: {code} {answer}" for address, code, answer in refusals)
 
 
 def _refusal(code: int, answer: str) -> AdapterError:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from bot.adapters.base import OnMessage
 from bot.backoff import backoff_delay
 from bot.errors import CoopbotError, SettingRefused
 
@@ -101,22 +102,32 @@ class CheckedOutput:
 
     ``start`` returns once the first check ended (raising ``SettingRefused`` if it was refused); ``ready`` is
     set once a check passed, and ``on_reconnect`` then told, so what waited in the outbox goes out. A
-    refusal answered after ``start`` returned stops the bot through ``on_fatal``. Subclasses call
-    ``super().__init__(what, max_delay)``, define ``_check`` and cancel ``_tasks`` when they stop.
+    refusal answered after ``start`` returned stops the bot through ``on_fatal``. ``health`` says
+    ``unchecked`` until then, and ``_trouble`` while the platform refuses the bot when sending (a revoked
+    token: an admin fixes it, the messages wait). Subclasses call ``super().__init__``, define ``_check``
+    and spawn their background tasks in ``_tasks``, which ``stop`` cancels.
     """
 
-    def __init__(self, what: str, max_delay: float) -> None:
+    def __init__(self, what: str, max_delay: float, *, unchecked: str) -> None:
         self._what = what
         self._max_delay = max_delay
+        self.unchecked = unchecked
         self._tasks = Background()
         self._first = FirstAttempt()
         self.ready = asyncio.Event()
         self.on_fatal: Callable[[CoopbotError], None] | None = None
         self.on_reconnect: Callable[[], None] | None = None
+        self._trouble: str | None = None  # the platform refuses the bot when sending: why, until a send works
 
-    async def start(self, on_message: Any) -> None:
+    async def start(self, on_message: OnMessage) -> None:
         self._tasks.spawn(self._run())
         await self._first.wait()
+
+    async def stop(self) -> None:
+        await self._tasks.cancel()
+
+    def health(self) -> str | None:
+        return self._trouble or (None if self.ready.is_set() else self.unchecked)
 
     async def _run(self) -> None:
         try:

@@ -81,12 +81,11 @@ class TelegramAdapter(CheckedOutput):
     platform = PLATFORM
 
     def __init__(self, *, token: str, chat_id: str, api_url: str, limiter: ChatLimiter | None = None) -> None:
-        super().__init__("telegram setup", SETUP_MAX_DELAY)
+        super().__init__("telegram setup", SETUP_MAX_DELAY, unchecked="token and chat not checked yet")
         self.rest = JsonClient(f"{api_url.rstrip('/')}/bot{token}", {})
         self._chat_id = chat_id
         self._place = Place(PLATFORM, chat_id)
         self.limiter = limiter or ChatLimiter()
-        self._trouble: str | None = None  # the chat refused the bot (``CHAT_REFUSALS``): why, until a send works
 
     # lifecycle ----------------------------------------------------------------------------
 
@@ -107,11 +106,8 @@ class TelegramAdapter(CheckedOutput):
                  result.get("title") or result.get("username") or self._chat_id)
 
     async def stop(self) -> None:
-        await self._tasks.cancel()
+        await super().stop()
         await self.rest.close()
-
-    def health(self) -> str | None:
-        return self._trouble or (None if self.ready.is_set() else "token and chat not checked yet")
 
     # sending ------------------------------------------------------------------------------
 
@@ -129,7 +125,7 @@ class TelegramAdapter(CheckedOutput):
         returns the message ids of them all. Nothing goes out before the token and the chat are checked
         (a wrong chat must not cost the queued messages their place); the check's success retries them."""
         if not self.ready.is_set():
-            raise AdapterError("telegram: token and chat not checked yet")
+            raise AdapterError(f"telegram: {self.unchecked}")
         posted = list(out.posted)
         parts = split_html(out.text)
         for part in parts[len(posted):]:
