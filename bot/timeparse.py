@@ -48,7 +48,7 @@ from bot.zones import (
     unknown_zone,
 )
 
-__all__ = ["Conversion", "When", "parse_conversion", "parse_when", "parse_duration"]
+__all__ = ["Conversion", "When", "parse_conversion", "parse_when", "parse_duration", "weekday_number"]
 
 _MAX_TEXT = 200  # nobody writes a longer time phrase; keeps the search small
 _YEARS = range(1900, 2201)
@@ -157,6 +157,13 @@ _WEEKDAYS: dict[str, int] = {
     ))
     for name in names
 }
+
+
+def weekday_number(word: str) -> int | None:
+    """0 for "monday", "Mon", "lunes"; 2 for "miércoles"…; None if ``word`` names no weekday."""
+    return _WEEKDAYS.get(fold(word))
+
+
 _MONTHS: dict[str, int] = {
     name: index
     for index, names in enumerate((

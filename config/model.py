@@ -37,6 +37,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from bot.timeparse import weekday_number  # the chat's weekday words: English and Spanish, with or without accents
+
 Language = Literal["en", "es"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Loc = tuple[str | int, ...]
@@ -225,10 +227,7 @@ def _to_working_hours(value: object) -> WorkingHours:
 
 Hours = Annotated[WorkingHours, PlainValidator(_to_working_hours)]
 
-_WEEKDAY_NAMES = (("monday", "mon", "lunes", "lun"), ("tuesday", "tue", "martes", "mar"),
-                  ("wednesday", "wed", "miercoles", "miércoles", "mie", "mié"), ("thursday", "thu", "jueves", "jue"),
-                  ("friday", "fri", "viernes", "vie"), ("saturday", "sat", "sabado", "sábado", "sab", "sáb"),
-                  ("sunday", "sun", "domingo", "dom"))
+_WEEKDAY_WORDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")  # as written back
 _EVERY_DAY = ("daily", "diario")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 
@@ -247,7 +246,7 @@ class WeeklyTime:
     zone: str
 
     def __str__(self) -> str:
-        day = _EVERY_DAY[0] if self.weekday is None else _WEEKDAY_NAMES[self.weekday][0]
+        day = _EVERY_DAY[0] if self.weekday is None else _WEEKDAY_WORDS[self.weekday]
         return f"{day} {self.at:%H:%M} {self.zone}"
 
     @classmethod
@@ -257,10 +256,9 @@ class WeeklyTime:
         if len(words) != 3:
             raise ValueError(_not_a_schedule(text))
         day, clock, zone = words
-        weekdays = {name: n for n, names in enumerate(_WEEKDAY_NAMES) for name in names}
-        weekday = None if day.casefold() in _EVERY_DAY else weekdays.get(day.casefold(), -1)
+        weekday = weekday_number(day)
         match = _CLOCK.fullmatch(clock)
-        if weekday == -1 or match is None:
+        if (weekday is None and day.casefold() not in _EVERY_DAY) or match is None:
             raise ValueError(_not_a_schedule(text))
         try:
             at = time(int(match.group(1)), int(match.group(2)))

@@ -465,6 +465,8 @@ def test_the_digest_schedule_reads_a_weekday_or_daily_a_time_and_a_zone(tmp_path
     assert config.digest.misfire_grace == timedelta(hours=2)
     config = load_config(write(tmp_path, COOPS + CONSOLE + "digest:\n  schedule: diario 18:30 UTC\n"))
     assert str(config.digest.schedule) == "daily 18:30 UTC"
+    config = load_config(write(tmp_path, COOPS + CONSOLE + "digest:\n  schedule: miércoles 08:00 Europe/Berlin\n"))
+    assert str(config.digest.schedule) == "wednesday 08:00 Europe/Berlin"  # the chat's weekday words
 
 
 @pytest.mark.parametrize(("written", "complaint"), [
