@@ -11,7 +11,7 @@ once; a destination with nothing new gets nothing, and the answer says so.
 ``digest preview`` shows it here only and moves nothing. A destination's
 first digest looks back ``FIRST_LOOKBACK``. With ``digest.schedule`` set, the
 digest also goes out on its own at that wall-clock time, as ``digest now``
-would send it (a recurring job: ``bot.recurrence``).
+would send it (a recurring job: ``bot.schedules``).
 """
 from __future__ import annotations
 

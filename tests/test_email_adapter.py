@@ -16,13 +16,17 @@ import trustme
 
 from bot.adapters.email import EmailAdapter
 from bot.errors import AdapterError, RejectedError, SettingRefused
-from bot.messages import Heading, Outgoing, Reply, Text
+from bot.messages import Heading, Incoming, Outgoing, Reply, Text
 from tests.auxil.smtp import MailServer
 
 QUEUED = datetime(2026, 12, 7, 12, 0, 3, tzinfo=timezone.utc)
 SPANISH = Reply(parts=(Heading("📋 Resumen del consejo, 30 nov 2026 – 7 dic 2026"),
                        Text("• Decisión 3. Año nuevo: <compartir> el hosting & más @all — ñandú")),
                 lang="es", subject="Resumen de coopbot, 30 nov – 7 dic 2026")
+
+
+async def nothing_read(_: Incoming) -> None:
+    """The adapter only sends: nothing ever arrives here."""
 
 
 def adapter(port: int, **settings: str) -> EmailAdapter:
@@ -42,7 +46,7 @@ async def smtp() -> AsyncIterator[MailServer]:
 @pytest.fixture
 async def mail(smtp: MailServer) -> AsyncIterator[EmailAdapter]:
     started = adapter(smtp.port, username="coopbot", password="secret")
-    await started.start(lambda _: asyncio.sleep(0))
+    await started.start(nothing_read)
     yield started
     await started.stop()
 
@@ -120,7 +124,7 @@ async def test_a_login_refused_while_sending_waits_and_is_named_in_health(
 
 async def test_starttls_on_a_server_without_it_is_refused_at_start_naming_the_key(smtp: MailServer) -> None:
     with pytest.raises(SettingRefused) as refused:
-        await adapter(smtp.port, security="starttls").start(lambda _: asyncio.sleep(0))
+        await adapter(smtp.port, security="starttls").start(nothing_read)
     assert str(refused.value).startswith("adapters.email.security: the SMTP server refused it (")
     assert "STARTTLS" in str(refused.value)
 
@@ -128,7 +132,7 @@ async def test_starttls_on_a_server_without_it_is_refused_at_start_naming_the_ke
 async def test_a_login_on_a_server_without_auth_is_refused_at_start_naming_the_username() -> None:
     async with MailServer() as open_relay:
         with pytest.raises(SettingRefused) as refused:
-            await adapter(open_relay.port, username="coopbot", password="x").start(lambda _: asyncio.sleep(0))
+            await adapter(open_relay.port, username="coopbot", password="x").start(nothing_read)
     assert str(refused.value).startswith("adapters.email.username: the SMTP server refused it (")
 
 
@@ -146,7 +150,7 @@ async def test_a_server_away_at_start_is_waited_for_and_nothing_is_sent_before(
     mail = adapter(port)
     back = asyncio.Event()
     mail.on_reconnect = back.set
-    await mail.start(lambda _: asyncio.sleep(0))  # the first attempt failed: start returns, the bot runs
+    await mail.start(nothing_read)  # the first attempt failed: start returns, the bot runs
     try:
         assert mail.health() == "SMTP server not checked yet"
         with pytest.raises(AdapterError):
@@ -178,7 +182,7 @@ async def test_starttls_and_tls_log_in_and_send_over_an_encrypted_connection(
     authority.cert_pem.write_to_path(str(ca_file))
     async with MailServer(logins={"coopbot": "secret"}, tls=server_context(authority), implicit_tls=implicit) as smtp:
         mail = adapter(smtp.port, security=security, username="coopbot", password="secret", ca_file=str(ca_file))
-        await mail.start(lambda _: asyncio.sleep(0))
+        await mail.start(nothing_read)
         try:
             await mail.send(outgoing(mail, SPANISH))
         finally:
@@ -193,7 +197,7 @@ async def test_a_certificate_the_bot_cannot_trust_is_refused_at_start_naming_ca_
         authority: trustme.CA, security: str, implicit: bool) -> None:
     async with MailServer(tls=server_context(authority), implicit_tls=implicit) as smtp:
         with pytest.raises(SettingRefused) as refused:  # the system's certificates do not know this authority
-            await adapter(smtp.port, security=security).start(lambda _: asyncio.sleep(0))
+            await adapter(smtp.port, security=security).start(nothing_read)
     assert str(refused.value).startswith("adapters.email.ca_file: the TLS check of the SMTP server refused it (")
     assert "certificate" in str(refused.value) and smtp.messages == []
 
@@ -218,7 +222,7 @@ async def test_a_temporary_refusal_at_start_is_tried_again_not_taken_for_a_wrong
     mail = adapter(smtp.port, username="coopbot", password="secret")
     back = asyncio.Event()
     mail.on_reconnect = back.set
-    await mail.start(lambda _: asyncio.sleep(0))
+    await mail.start(nothing_read)
     try:
         await asyncio.wait_for(back.wait(), 10)
         assert mail.health() is None and "smtp check failed (attempt 1)" in caplog.text
@@ -230,7 +234,7 @@ async def test_tls_from_the_first_byte_to_a_starttls_port_is_refused_at_start_na
         authority: trustme.CA) -> None:
     async with MailServer(tls=server_context(authority)) as smtp:  # STARTTLS, as on port 587
         with pytest.raises(SettingRefused) as refused:
-            await adapter(smtp.port, security="tls").start(lambda _: asyncio.sleep(0))
+            await adapter(smtp.port, security="tls").start(nothing_read)
     assert str(refused.value).startswith("adapters.email.security: the TLS handshake with the SMTP server refused "
                                          "it (")
     assert "port 465 expects security: tls, port 587 security: starttls" in str(refused.value)

@@ -37,6 +37,7 @@ def schedule(url: str, seconds: float, slack: float, grace: int = 3600) -> int:
     (line,) = run(url, "schedule", str(seconds), "--grace", str(grace))
     _, reminder_id, due = line.split()
     overdue_at = datetime.fromisoformat(due).timestamp() + slack
+    # No process runs until the reminder is overdue on APScheduler's wall clock: nothing to wait on but it.
     time.sleep(max(0.0, overdue_at - datetime.now(UTC).timestamp()))
     return int(reminder_id)
 
